@@ -1,0 +1,10 @@
+"""The one exception a user sees as a one-line message (exit code 2) instead of a traceback."""
+
+__all__ = ["BenchError"]
+
+
+class BenchError(Exception):
+    """Bad input: an unknown name, a bad number, a missing file, an unwritable folder.
+
+    The message is one line that says what is wrong and what to do about it.
+    """

@@ -1,0 +1,26 @@
+"""Recurrent backbones, one module per family; importing this package registers them all.
+
+`create(name, ...)` is the one way to build a backbone: the CLI, the sweep and the tests use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchbench.models import gru, lstm, rnn  # noqa: F401  (registration happens on import)
+from benchbench.models._base import Backbone
+from benchbench.models.registry import MODELS
+from benchbench.registry import first_line
+
+__all__ = ["MODELS", "Backbone", "create", "describe"]
+
+
+def create(name: str, *, input_size: int, hidden_size: int, num_layers: int = 1, **options: Any) -> Backbone:
+    """Build the backbone registered as `name`: (B, T, input_size) -> (B, T, output_size), state."""
+    factory = MODELS.get(name)
+    return factory(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers, **options)
+
+
+def describe() -> dict[str, str]:
+    """Each registered family with the first line of its factory's docstring."""
+    return {name: first_line(MODELS.get(name).__doc__) for name in MODELS}

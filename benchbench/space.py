@@ -1,0 +1,70 @@
+"""Search spaces as data: each hyperparameter is a fixed value, a list of choices or a range.
+
+In a task spec (TOML):
+    lr = { low = 1e-4, high = 1e-2, log = true }   # float range (log-uniform with log = true)
+    hidden_size = { low = 16, high = 128, log = true }  # int range: both bounds are integers
+    batch_size = { choices = [32, 64, 128] }      # categorical
+    num_layers = 1                                 # fixed, not searched
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from benchbench.errors import BenchError
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = ["Param", "parse_space", "suggest"]
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    fixed: Any = None  # the value when not searched
+    choices: tuple | None = None
+    low: float | int | None = None
+    high: float | int | None = None
+    log: bool = False
+    step: float | int | None = None
+
+    def suggest(self, trial: optuna.Trial) -> Any:
+        if self.choices is not None:
+            return trial.suggest_categorical(self.name, list(self.choices))
+        if self.low is None:
+            return self.fixed
+        if isinstance(self.low, int) and isinstance(self.high, int):
+            return trial.suggest_int(self.name, self.low, self.high, log=self.log, step=self.step or 1)
+        return trial.suggest_float(self.name, float(self.low), float(self.high), log=self.log, step=self.step)
+
+
+def _parse(name: str, spec: Any, where: str) -> Param:
+    if not isinstance(spec, dict):
+        return Param(name, fixed=spec)
+    if "choices" in spec:
+        if set(spec) != {"choices"} or not isinstance(spec["choices"], list) or not spec["choices"]:
+            raise BenchError(f"{where}: {name} = {{ choices = [...] }} takes a non-empty list and nothing else")
+        return Param(name, choices=tuple(spec["choices"]))
+    unknown = set(spec) - {"low", "high", "log", "step"}
+    if unknown or "low" not in spec or "high" not in spec:
+        raise BenchError(
+            f"{where}: {name} must be a value, {{ choices = [...] }} or {{ low, high[, log][, step] }}, got {spec}"
+        )
+    low, high = spec["low"], spec["high"]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)) or low > high:
+        raise BenchError(f"{where}: {name} needs numbers with low <= high, got low={low!r} high={high!r}")
+    if spec.get("log") and low <= 0:
+        raise BenchError(f"{where}: {name} is log-scaled, so low must be > 0 (got {low})")
+    return Param(name, low=low, high=high, log=bool(spec.get("log", False)), step=spec.get("step"))
+
+
+def parse_space(spec: dict[str, Any], *, where: str) -> dict[str, Param]:
+    """Validate a `{name: value | choices | range}` table; errors name the file and the entry."""
+    return {name: _parse(name, value, where) for name, value in spec.items()}
+
+
+def suggest(trial: optuna.Trial, space: dict[str, Param]) -> dict[str, Any]:
+    """Ask the trial for every searched value; fixed values come along as they are."""
+    return {name: param.suggest(trial) for name, param in space.items()}

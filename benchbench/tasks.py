@@ -1,0 +1,115 @@
+"""Tasks: declarative specs under tasks/*.toml turned into data, a head, a loss and a metric.
+
+A spec names its dataset (and the dataset's options), its output kind, its metric, the baseline to
+show, its budgets (data sizes, epochs, trials) and the search space of each family. Budgets override
+the dataset options; `[search.<family>]` overrides `[search.default]` key by key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from benchbench.errors import BenchError
+from benchbench.space import Param, parse_space
+
+__all__ = ["Budget", "Task", "load_task", "task_names", "tasks_dir", "TRAIN_KEYS"]
+
+# Hyperparameters that configure training; every other searched name is a model option.
+TRAIN_KEYS = frozenset({"lr", "batch_size", "gradient_clip", "weight_decay"})
+
+
+def tasks_dir() -> Path:
+    """Specs ship inside the wheel as benchbench/tasks; an editable install reads the repo's tasks/."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "tasks", here.parent / "tasks"):
+        if candidate.is_dir():
+            return candidate
+    raise BenchError(f"no task specs found next to {here}; reinstall benchbench")
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str
+    trials: int  # trials one `bench run` adds to the study
+    max_epochs: int  # epochs per trial (median pruning may stop a trial earlier)
+    dataset: dict[str, Any] = field(default_factory=dict)  # dataset options for this budget
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    description: str
+    output: str  # output kind, a name in heads.HEADS
+    metric: str  # a name in metrics.METRICS; it carries the direction
+    dataset: str  # a name in data.DATASETS
+    dataset_options: dict[str, Any]
+    budgets: dict[str, Budget]
+    search: dict[str, dict[str, Param]]  # "default" and per-family overrides
+    baseline: float | None = None  # a trivial predictor's score, shown on the leaderboard
+    baseline_label: str = ""
+
+    @property
+    def direction(self) -> str:
+        from benchbench.metrics import METRICS
+
+        return METRICS.get(self.metric).direction
+
+    def budget(self, name: str) -> Budget:
+        if name not in self.budgets:
+            raise BenchError(f"task {self.name!r} has no budget {name!r}; choose one of: {', '.join(self.budgets)}")
+        return self.budgets[name]
+
+    def search_space(self, family: str) -> dict[str, Param]:
+        return {**self.search.get("default", {}), **self.search.get(family, {})}
+
+    def load_data(self, budget: str) -> dict[str, Any]:
+        """{"train", "val", "test"} datasets for a budget."""
+        from benchbench.data import DATASETS
+
+        options = {**self.dataset_options, **self.budget(budget).dataset}
+        return DATASETS.get(self.dataset)(**options)
+
+
+def _parse(name: str, raw: dict[str, Any], where: str) -> Task:
+    try:
+        dataset = dict(raw["dataset"])
+        budgets = {
+            b: Budget(b, int(spec["trials"]), int(spec["max_epochs"]), dict(spec.get("dataset", {})))
+            for b, spec in raw["budgets"].items()
+        }
+        search = {family: parse_space(space, where=f"{where} [search.{family}]") for family, space in raw["search"].items()}
+        baseline = raw.get("baseline", {})
+        return Task(
+            name=name,
+            description=raw["description"],
+            output=raw["output"],
+            metric=raw["metric"],
+            dataset=dataset.pop("name"),
+            dataset_options=dataset,
+            budgets=budgets,
+            search=search,
+            baseline=baseline.get("value"),
+            baseline_label=baseline.get("label", ""),
+        )
+    except KeyError as missing:
+        raise BenchError(f"{where}: missing required entry {missing}") from None
+
+
+@cache
+def load_task(name: str) -> Task:
+    path = tasks_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise BenchError(f"unknown task {name!r}; choose one of: {', '.join(task_names())}")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise BenchError(f"{path}: not valid TOML ({err})") from None
+    return _parse(name, raw, str(path))
+
+
+def task_names() -> list[str]:
+    return sorted(p.stem for p in tasks_dir().glob("*.toml"))

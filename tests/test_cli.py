@@ -1,0 +1,158 @@
+"""The `bench` commands through Typer's CliRunner, as a user types them."""
+
+import io
+import json
+import subprocess
+import sys
+
+import optuna
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from benchbench.cli import app
+from benchbench.leaderboard import COLUMNS
+from benchbench.results import JOURNAL, open_storage
+
+runner = CliRunner()
+
+
+def bench(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def _trials(results, name="adding/lstm/smoke"):
+    return optuna.load_study(study_name=name, storage=open_storage(results)).get_trials(deepcopy=False)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """Two 2-trial smoke runs of the same study: the second must continue the first."""
+    results = tmp_path_factory.mktemp("swept") / "results"
+    first = bench("run", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--trials", 2, "--results", results)
+    assert first.exit_code == 0, first.output
+    after_first = [t.params for t in _trials(results)]
+    second = bench("run", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--trials", 2, "--results", results)
+    assert second.exit_code == 0, second.output
+    return results, first, second, after_first
+
+
+def test_run_records_every_trial(swept):
+    results, first, _, _ = swept
+    assert (results / JOURNAL).is_file()
+    assert "adding · budget smoke" in first.output and "lstm" in first.output and "baseline" in first.output
+    for trial in _trials(results):
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            for key in ("test", "params", "epochs", "wall_time", "seed", "device"):
+                assert key in trial.user_attrs, key
+            assert trial.user_attrs["params"] > 0
+            assert trial.value == pytest.approx(trial.value) and trial.value > 0
+    assert (results / "logs" / "adding" / "lstm" / "smoke" / "trial_0" / "metrics.csv").is_file()
+
+
+def test_second_run_continues_the_study_without_repeats(swept):
+    results, _, _, after_first = swept
+    trials = _trials(results)
+    assert len(after_first) == 2 and len(trials) == 4
+    assert [t.params for t in trials[:2]] == after_first  # first run's trials kept as they were
+    assert [t.number for t in trials] == [0, 1, 2, 3]
+    assert [t.user_attrs["seed"] for t in trials] == [0, 1, 2, 3]
+    params = [json.dumps(t.params, sort_keys=True) for t in trials]
+    assert len(set(params)) == 4  # no configuration repeated
+
+
+def test_leaderboard_json(swept):
+    results, *_ = swept
+    out = bench("leaderboard", "--results", results, "--format", "json")
+    assert out.exit_code == 0
+    rows = json.loads(out.stdout)
+    assert len(rows) == 1
+    row = rows[0]
+    assert set(COLUMNS) <= set(row)
+    assert (row["task"], row["model"], row["metric"], row["direction"]) == ("adding", "lstm", "mse", "minimize")
+    assert row["trials"] == 4 and row["rank"] == 1
+    best = min((t for t in _trials(results) if t.value is not None), key=lambda t: t.value)
+    assert row["val"] == pytest.approx(best.value)
+    assert row["test"] == pytest.approx(best.user_attrs["test"])
+    assert row["params"] == best.user_attrs["params"]
+    assert row["hyperparams"] == best.params
+    assert row["baseline"] == pytest.approx(1 / 6, abs=1e-4)
+
+
+def test_leaderboard_csv_markdown_table(swept):
+    results, *_ = swept
+    csv = bench("leaderboard", "--results", results, "--format", "csv")
+    frame = pd.read_csv(io.StringIO(csv.stdout))
+    assert list(frame.columns) == COLUMNS and frame.loc[0, "model"] == "lstm"
+    md = bench("leaderboard", "--results", results, "--format", "markdown").stdout
+    lines = md.strip().splitlines()
+    assert lines[0].startswith("|") and "model" in lines[0] and "lstm" in lines[2]
+    table = bench("leaderboard", "--results", results).stdout
+    assert "MSE (lower is better)" in table and "lstm" in table
+    filtered = json.loads(bench("leaderboard", "--results", results, "--task", "nothing", "--format", "json").stdout)
+    assert filtered == []
+
+
+def test_results_folder_from_environment(swept, monkeypatch):
+    results, *_ = swept
+    monkeypatch.setenv("BENCH_RESULTS", str(results))
+    rows = json.loads(bench("leaderboard", "--format", "json").stdout)
+    assert rows and rows[0]["model"] == "lstm"
+
+
+def test_empty_results_folder(results):
+    out = bench("leaderboard", "--results", results)
+    assert out.exit_code == 0 and "no results" in out.stdout
+    assert json.loads(bench("leaderboard", "--results", results, "--format", "json").stdout) == []
+    assert not results.exists()  # reading never creates anything
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--task", "nope", "--model", "lstm"], "unknown task 'nope'; choose one of: adding"),
+        (["--task", "adding", "--model", "nope"], "unknown model 'nope'; choose one of: "),
+        (["--task", "adding", "--model", "lstm", "--trials", "0"], "--trials must be positive"),
+        (["--task", "adding", "--model", "lstm", "--trials", "-3"], "--trials must be positive"),
+        (["--task", "adding", "--model", "lstm", "--max-epochs", "0"], "--max-epochs must be positive"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(results, args, message):
+    out = runner.invoke(app, ["run", *args, "--results", str(results)])
+    assert out.exit_code == 2
+    assert out.stderr.strip().count("\n") == 0 and message in out.stderr
+    assert "Traceback" not in out.output
+    assert not results.exists()  # nothing written
+
+
+def test_unwritable_results_folder(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = runner.invoke(app, ["run", "--task", "adding", "--model", "lstm", "--results", str(blocker / "results")])
+    assert out.exit_code == 2
+    assert out.stderr.startswith("error: results folder") and "not writable" in out.stderr
+    assert blocker.read_text() == "not a folder"
+
+
+def test_list_models_and_tasks():
+    from benchbench.models import MODELS
+
+    models = bench("list", "models").stdout.splitlines()
+    assert [line.split()[0] for line in models] == MODELS.names()
+    assert all(len(line.split(maxsplit=1)) == 2 for line in models)  # each has a description
+    tasks = bench("list", "tasks").stdout.splitlines()
+    assert tasks[0].split()[0] == "adding" and "lower is better" in tasks[0]
+    out = runner.invoke(app, ["list", "things"])
+    assert out.exit_code == 2 and "choose one of: models, tasks" in out.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["leaderboard"], ["list"]])
+def test_every_command_has_help(command):
+    out = bench(*command, "--help")
+    assert out.exit_code == 0 and "Usage" in out.stdout
+
+
+def test_help_imports_no_heavy_library():
+    """`bench --help` must stay instant: torch, lightning and optuna load only inside commands."""
+    code = "import sys; from benchbench.cli import app; print(sorted(m for m in ('torch', 'lightning', 'optuna', 'pandas') if m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
