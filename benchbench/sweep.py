@@ -95,7 +95,7 @@ def run_sweep(config: SweepConfig, *, show_progress: bool = True):
         storage=open_storage(results),
         study_name=name,
         direction=task.direction,
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=3),
         load_if_exists=True,
     )
     # A continued study gets a fresh sampler stream, so its new trials repeat none of the old ones.

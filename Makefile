@@ -1,0 +1,32 @@
+# Set-up and the two everyday commands. `make run` and `make test` install everything they need
+# into .venv on first use (and again whenever pyproject.toml changes).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+TASK   ?= adding
+MODEL  ?= lstm
+# Real users download datasets; here the verified copies beside the repository are used when present.
+export BENCH_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
+
+.PHONY: install run test clean
+
+install: $(VENV)/.installed
+
+# torch first, so that the package's loose `torch>=2.4` requirement is already met:
+# with no NVIDIA GPU the CPU build (torch==2.13.0, a local wheel on these machines), never CUDA.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || \
+	  if nvidia-smi -L >/dev/null 2>&1; then $(BIN)/pip install "torch>=2.13"; \
+	  else $(BIN)/pip install "torch==2.13.0"; fi
+	$(BIN)/pip install -e '.[dev]'
+	touch $@
+
+run: install
+	$(BIN)/bench run --task $(TASK) --model $(MODEL)
+
+test: install
+	$(BIN)/python -m pytest -n 2
+
+clean:
+	rm -rf $(VENV)
