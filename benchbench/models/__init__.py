@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from benchbench.models import gru, lstm, rnn  # noqa: F401  (registration happens on import)
@@ -15,9 +16,24 @@ from benchbench.registry import first_line
 __all__ = ["MODELS", "Backbone", "create", "describe"]
 
 
-def create(name: str, *, input_size: int, hidden_size: int, num_layers: int = 1, **options: Any) -> Backbone:
-    """Build the backbone registered as `name`: (B, T, input_size) -> (B, T, output_size), state."""
+def create(
+    name: str,
+    *,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    step_shape: tuple[int, ...] | None = None,
+    **options: Any,
+) -> Backbone:
+    """Build the backbone registered as `name`: (B, T, input_size) -> (B, T, output_size), state.
+
+    `step_shape` is the shape of one step before flattening (e.g. (C, H, W) for frames); inputs are
+    always flattened to input_size features. Only families whose factory takes a `step_shape`
+    parameter (the convolutional ones) receive it; the others read the flat vector.
+    """
     factory = MODELS.get(name)
+    if step_shape is not None and "step_shape" in inspect.signature(factory).parameters:
+        options["step_shape"] = tuple(step_shape)
     return factory(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers, **options)
 
 
