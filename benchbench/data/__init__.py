@@ -1,6 +1,6 @@
 """Datasets and generators; importing this package registers them all."""
 
 from benchbench.data import adding  # noqa: F401  (registration happens on import)
-from benchbench.data.registry import DATASETS
+from benchbench.data.registry import DATASETS, Splits
 
-__all__ = ["DATASETS"]
+__all__ = ["DATASETS", "Splits"]

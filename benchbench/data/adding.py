@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import TensorDataset
 
-from benchbench.data.registry import DATASETS
+from benchbench.data.registry import DATASETS, Splits
 from benchbench.errors import BenchError
 
 __all__ = ["adding", "adding_problem"]
@@ -39,7 +39,7 @@ def adding_problem(n: int, seq_len: int, *, seed: int) -> tuple[torch.Tensor, to
 @DATASETS.register("adding")
 def adding(
     *, seq_len: int, train_size: int, val_size: int, test_size: int, seeds: dict[str, int]
-) -> dict[str, TensorDataset]:
+) -> Splits:
     """Train/val/test sets of the adding problem, each generated from its own fixed seed."""
     sizes = {"train": train_size, "val": val_size, "test": test_size}
-    return {split: TensorDataset(*adding_problem(n, seq_len, seed=seeds[split])) for split, n in sizes.items()}
+    return Splits(**{split: TensorDataset(*adding_problem(n, seq_len, seed=seeds[split])) for split, n in sizes.items()})
