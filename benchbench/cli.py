@@ -71,7 +71,7 @@ def _print_leaderboard(results: Path, task: str | None) -> None:
     from benchbench.leaderboard import collect, render
 
     console = Console()
-    tables = render(collect(results, task=task), "table")
+    tables = render(collect(results, task=task), "table", width=console.width)
     if not tables:
         console.print(f"no results under {results}; run `bench run --task TASK --model MODEL` first")
     for table in tables:
@@ -82,9 +82,9 @@ def _print_leaderboard(results: Path, task: str | None) -> None:
 def run(
     task: Annotated[str, typer.Option(help="Task spec name (bench list tasks).", autocompletion=_complete_tasks)],
     model: Annotated[str, typer.Option(help="Model family (bench list models).", autocompletion=_complete_models)],
-    trials: Annotated[Optional[int], typer.Option(help="Trials to add to the study [default: the budget's].")] = None,
+    trials: Annotated[Optional[int], typer.Option(help="Trials to add to the study (default: the budget's).")] = None,
     budget: Annotated[Budget, typer.Option(help="Data sizes, epochs and trials from the task spec.")] = Budget.default,
-    max_epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial [default: the budget's].")] = None,
+    max_epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial (default: the budget's).")] = None,
     timeout: Annotated[Optional[float], typer.Option(help="Start no new trial after SECONDS.")] = None,
     seed: Annotated[int, typer.Option(help="Base seed of the sampler and of every trial.")] = 0,
     results: ResultsOption = Path("results"),
@@ -96,6 +96,34 @@ def run(
         config = SweepConfig(task, model, budget.value, trials, max_epochs, timeout, seed, results)
         run_sweep(config, show_progress=True)
         _print_leaderboard(results, task)
+
+
+@app.command()
+def train(
+    task: Annotated[str, typer.Option(help="Task spec name (bench list tasks).", autocompletion=_complete_tasks)],
+    model: Annotated[str, typer.Option(help="Model family (bench list models).", autocompletion=_complete_models)],
+    preset: Annotated[Optional[str], typer.Option(help="A named configuration from the task spec.")] = None,
+    set_: Annotated[
+        Optional[list[str]], typer.Option("--set", help="Override one value: key=value (repeatable).")
+    ] = None,
+    budget: Annotated[Budget, typer.Option(help="Data sizes from the task spec.")] = Budget.default,
+    max_epochs: Annotated[Optional[int], typer.Option(help="Epochs (default: the preset's, else the budget's).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of weights, dropout and batch order.")] = 0,
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Train one fixed configuration of MODEL on TASK (no search) and report validation and test."""
+    with _user_errors():
+        from benchbench.sweep import FixedConfig, parse_overrides, train_fixed
+
+        config = FixedConfig(
+            task, model, budget.value, None, max_epochs, None, seed, results, preset, parse_overrides(set_ or [])
+        )
+        _, result = train_fixed(config, show_progress=True)
+        extra = "".join(f" · test {name} {value:.4g}" for name, value in result.test_extra.items())
+        typer.echo(
+            f"{task}/{model}: val {result.val:.4g} · test {result.test:.4g}{extra} · "
+            f"{result.epochs} epochs · {result.wall_time:.0f}s on {result.device}"
+        )
 
 
 @app.command()
@@ -116,7 +144,7 @@ def leaderboard(
 
 @app.command("list")
 def list_(
-    what: Annotated[Optional[str], typer.Argument(help="models or tasks [default: both].")] = None,
+    what: Annotated[Optional[str], typer.Argument(help="models or tasks (default: both).")] = None,
 ) -> None:
     """List the registered model families and tasks, one line each."""
     with _user_errors():

@@ -1,6 +1,7 @@
 """Output kinds: how a task turns a backbone's (B, T, F) outputs into predictions, and the loss.
 
-A task names its output kind in its spec; no task or family is special-cased here.
+A task names its output kind in its spec; the kind reads the sizes it needs from the data (target
+shape, or `num_classes` / `vocab_size` in the dataset's metadata). No task or family is special-cased.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from benchbench.data.registry import Splits
 from benchbench.registry import Registry
 
 __all__ = ["HEADS", "OutputKind", "SequenceSummary"]
@@ -32,18 +34,61 @@ class SequenceSummary(nn.Module):
         return torch.cat([out[:, -1, : self.half], out[:, 0, self.half :]], dim=-1)
 
 
+class LastSteps(nn.Module):
+    """The last `steps` outputs, each mapped by one linear layer: (B, T, F) -> (B, steps, out)."""
+
+    def __init__(self, features: int, out: int, *, steps: int) -> None:
+        super().__init__()
+        self.steps = steps
+        self.linear = nn.Linear(features, out)
+
+    def forward(self, out: torch.Tensor) -> torch.Tensor:
+        return self.linear(out[:, -self.steps :])
+
+
 @dataclass(frozen=True)
 class OutputKind:
     name: str
-    head: Callable[[int, int, bool], nn.Module]  # (features, targets, bidirectional) -> head
+    head: Callable[[int, bool, Splits], nn.Module]  # (features, bidirectional, data) -> head module
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (pred, target) -> scalar
+    regression: bool = False  # predictions are values in the (normalised) units of the targets
 
 
 HEADS: Registry[OutputKind] = Registry("output kind")
 
 
-def _sequence_regression(features: int, targets: int, bidirectional: bool) -> nn.Module:
+def _target_shape(data: Splits) -> torch.Size:
+    return data.train[0][1].shape
+
+
+def _sequence_regression(features: int, bidirectional: bool, data: Splits) -> nn.Module:
+    (targets,) = _target_shape(data)
     return nn.Sequential(SequenceSummary(features, bidirectional=bidirectional), nn.Linear(features, targets))
 
 
-HEADS.register("sequence-regression")(OutputKind("sequence-regression", _sequence_regression, F.mse_loss))
+def _sequence_classification(features: int, bidirectional: bool, data: Splits) -> nn.Module:
+    return nn.Sequential(
+        SequenceSummary(features, bidirectional=bidirectional), nn.Linear(features, data.meta["num_classes"])
+    )
+
+
+def _language_model(features: int, bidirectional: bool, data: Splits) -> nn.Module:
+    return nn.Linear(features, data.meta["vocab_size"])  # per step: (B, T, F) -> (B, T, V)
+
+
+def _frame_prediction(features: int, bidirectional: bool, data: Splits) -> nn.Module:
+    steps, pixels = _target_shape(data)
+    return LastSteps(features, pixels, steps=steps)
+
+
+def _cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+
+
+for _kind in (
+    OutputKind("sequence-regression", _sequence_regression, F.mse_loss, regression=True),
+    OutputKind("sequence-classification", _sequence_classification, _cross_entropy),
+    OutputKind("language-model", _language_model, _cross_entropy),
+    OutputKind("frame-prediction", _frame_prediction, F.binary_cross_entropy_with_logits),
+):
+    HEADS.register(_kind.name)(_kind)

@@ -22,8 +22,8 @@ FORMATS = ("table", "csv", "markdown", "json")
 
 # The stable columns of every rendering, in order (JSON rows carry exactly these keys).
 COLUMNS = [
-    "task", "budget", "rank", "model", "metric", "direction", "val", "test", "params",
-    "trials", "complete", "pruned", "failed", "wall_time", "best_trial", "hyperparams",
+    "task", "budget", "rank", "model", "metric", "direction", "units", "val", "test", "test_extra",
+    "params", "trials", "complete", "pruned", "failed", "wall_time", "best_trial", "hyperparams",
     "baseline", "baseline_label",
 ]  # fmt: skip
 
@@ -42,6 +42,7 @@ def _study_row(summary, storage) -> dict[str, Any]:
         "model": attrs.get("model"),
         "metric": attrs.get("metric"),
         "direction": attrs.get("direction"),
+        "units": attrs.get("units", ""),
         "trials": len(trials),
         "complete": sum(t.state == TrialState.COMPLETE for t in trials),
         "pruned": sum(t.state == TrialState.PRUNED for t in trials),
@@ -53,7 +54,7 @@ def _study_row(summary, storage) -> dict[str, Any]:
         ),
         "baseline": attrs.get("baseline"),
         "baseline_label": attrs.get("baseline_label", ""),
-        "val": None, "test": None, "params": None, "best_trial": None, "hyperparams": {},
+        "val": None, "test": None, "test_extra": {}, "params": None, "best_trial": None, "hyperparams": {},
     }  # fmt: skip
     if done:
         pick = min if attrs.get("direction") == "minimize" else max
@@ -61,6 +62,7 @@ def _study_row(summary, storage) -> dict[str, Any]:
         row.update(
             val=best.value,
             test=best.user_attrs.get("test"),
+            test_extra={m: best.user_attrs.get(f"test_{m}") for m in attrs.get("extra_metrics", [])},
             params=best.user_attrs.get("params"),
             best_trial=best.number,
             hyperparams=dict(best.params),
@@ -113,49 +115,77 @@ def _hparams(h: dict[str, Any]) -> str:
     return " ".join(f"{k}={_fmt(v) if isinstance(v, float) else v}" for k, v in h.items())
 
 
-def _rich_tables(frame: pd.DataFrame):
-    from rich.table import Table
+def _references(task: str):
+    """Published results from the task spec, when the spec is still there."""
+    from benchbench.errors import BenchError
+    from benchbench.tasks import load_task
 
+    try:
+        return load_task(task).references
+    except BenchError:
+        return ()
+
+
+def _label(metric_name: str, units: str) -> str:
     from benchbench.metrics import METRICS
 
+    label = METRICS.get(metric_name).label if metric_name in METRICS else metric_name
+    return f"{label} ({units})" if units else label
+
+
+def _rich_tables(frame: pd.DataFrame, width: int):
+    from rich.table import Table
+
+    wide = width >= 120  # hyperparameters get a column on wide terminals, a caption otherwise
     for (task, budget), group in frame.groupby(["task", "budget"], sort=True):
         first = group.iloc[0]
-        metric = METRICS.get(first["metric"]) if first["metric"] in METRICS else None
-        label = metric.label if metric else first["metric"]
+        label = _label(first["metric"], first["units"])
+        extras = list(first["test_extra"])
         better = "lower" if first["direction"] == "minimize" else "higher"
-        table = Table(title=f"{task} · budget {budget} · {label} ({better} is better)", title_justify="left")
-        for column, justify in [
-            ("#", "right"), ("model", "left"), (f"val {label}", "right"), (f"test {label}", "right"),
-            ("params", "right"), ("trials c/p/f", "right"), ("time", "right"),
-        ]:  # fmt: skip
+        setting = "fixed configurations (bench train)" if budget == "fixed" else f"budget {budget}"
+        table = Table(title=f"{task} · {setting} · {label}, {better} is better", title_justify="left")
+        columns = [("#", "right"), ("model", "left"), ("val", "right"), ("test", "right")]
+        columns += [(f"test {_label(m, '')}", "right") for m in extras]
+        columns += [("params", "right"), ("trials c/p/f", "right"), ("time", "right")]
+        for column, justify in columns:
             table.add_column(column, justify=justify, no_wrap=True)
-        table.add_column("best hyperparameters", overflow="fold")
+        if wide:
+            table.add_column("best hyperparameters", overflow="fold")
         for _, row in group.iterrows():
-            style = "bold green" if row["rank"] == 1 else None
-            table.add_row(
-                _fmt(row["rank"], "d"),
-                row["model"],
-                _fmt(row["val"]),
-                _fmt(row["test"]),
+            cells = [_fmt(row["rank"], "d"), row["model"], _fmt(row["val"]), _fmt(row["test"])]
+            cells += [_fmt(row["test_extra"].get(m)) for m in extras]
+            cells += [
                 _fmt(row["params"], ",d") if row["params"] is not None and not pd.isna(row["params"]) else "—",
                 f"{row['trials']} ({row['complete']}/{row['pruned']}/{row['failed']})",
                 f"{row['wall_time']:.0f}s",
-                _hparams(row["hyperparams"]),
-                style=style,
-            )
+            ]
+            table.add_row(*cells, *([_hparams(row["hyperparams"])] if wide else []), style="bold green" if row["rank"] == 1 else None)
+        blank = [""] * (len(columns) - 4)
         if first["baseline"] is not None and not pd.isna(first["baseline"]):
             value = _fmt(first["baseline"])
-            table.add_row("", "baseline", value, value, "", "", "", first["baseline_label"], style="dim")
+            table.add_row("", "baseline", value, value, *blank, *([first["baseline_label"]] if wide else []), style="dim")
+        for ref in _references(task):
+            note = f"{ref.source}{' · ' + ref.note if ref.note else ''}"
+            table.add_row("", f"published {ref.model}", _fmt(ref.val), _fmt(ref.test), *blank, *([note] if wide else []), style="dim italic")
+        if not wide:
+            best = group.iloc[0]
+            lines = [f"best: {_hparams(best['hyperparams'])}"] if best["hyperparams"] else []
+            if first["baseline"] is not None and not pd.isna(first["baseline"]):
+                lines.append(f"baseline: {first['baseline_label']}")
+            lines += [f"published {r.model}: {r.source}{' · ' + r.note if r.note else ''}" for r in _references(task)]
+            table.caption, table.caption_justify = "\n".join(lines), "left"
         yield table
 
 
-def render(frame: pd.DataFrame, fmt: str) -> str | list:
-    """The leaderboard as text (csv, markdown, json) or as rich renderables (table)."""
+def render(frame: pd.DataFrame, fmt: str, *, width: int = 120) -> str | list:
+    """The leaderboard as text (csv, markdown, json) or as rich renderables (table, for a terminal
+    `width` columns wide)."""
     if fmt == "table":
-        return list(_rich_tables(frame))
+        return list(_rich_tables(frame, width))
     if fmt == "json":
         return json.dumps(_records(frame), indent=2) + "\n"
-    flat = frame.assign(hyperparams=frame["hyperparams"].map(lambda h: json.dumps(h, sort_keys=True)))
+    as_json = {c: frame[c].map(lambda h: json.dumps(h, sort_keys=True)) for c in ("hyperparams", "test_extra")}
+    flat = frame.assign(**as_json)
     if fmt == "csv":
         return flat.to_csv(index=False)
     if fmt == "markdown":

@@ -1,30 +1,38 @@
 """Metrics, each carrying its direction once: the study's direction and every sort read it here.
 
-A metric is the mean of a per-element statistic over a whole split, passed through `finalize`
-(e.g. perplexity = exp(mean NLL)). Accumulating means instead of averaging per-batch values keeps
-the figure exact whatever the batch size.
+A metric is computed from sums over a whole split: `stats(pred, target)` returns a 1-D tensor of
+sums for one batch, the sums are added up batch by batch on the device (no host synchronisation per
+step), and `finalize(sums)` gives the reported value. Exact whatever the batch size: perplexity is
+exp of the mean NLL over all tokens, RSE and CORR use whole-split sums as LSTNet defines them.
+
+`pred` is what the task's head outputs (values for regression, logits for classification); `target`
+is the batch's target. Regression metrics see de-normalised values (the task's units).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
+from torch.nn import functional as F
 
 from benchbench.registry import Registry
 
 __all__ = ["METRICS", "Metric"]
+
+Tensor = torch.Tensor
 
 
 @dataclass(frozen=True)
 class Metric:
     name: str
     direction: Literal["minimize", "maximize"]
-    statistic: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (pred, target) -> per-element values
-    finalize: Callable[[float], float] = float  # mean of the statistic -> reported value
-    label: str = ""  # how tables name it, with units
+    stats: Callable[[Tensor, Tensor], Tensor]  # (pred, target) -> 1-D tensor of sums for one batch
+    finalize: Callable[[Tensor], float]  # summed stats of a split -> the reported value
+    label: str  # how tables name it, with units
 
     @property
     def higher_is_better(self) -> bool:
@@ -38,4 +46,64 @@ def _add(metric: Metric) -> None:
     METRICS.register(metric.name)(metric)
 
 
-_add(Metric("mse", "minimize", lambda pred, target: (pred - target).pow(2), label="MSE"))
+def _count(t: Tensor) -> Tensor:
+    return torch.tensor(float(t.numel()), device=t.device)
+
+
+def _sse(pred: Tensor, target: Tensor) -> Tensor:
+    return torch.stack([(pred - target).pow(2).sum(), _count(target)])
+
+
+def _nll(logits: Tensor, target: Tensor) -> Tensor:  # logits (..., C), target (...)
+    nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), target.reshape(-1), reduction="sum")
+    return torch.stack([nll, _count(target)])
+
+
+def _rse_stats(pred: Tensor, target: Tensor) -> Tensor:
+    return torch.stack([(pred - target).pow(2).sum(), target.sum(), target.pow(2).sum(), _count(target)])
+
+
+def _rse(s: Tensor) -> float:
+    """LSTNet's root relative squared error: sqrt(Σ(y - ŷ)²) / sqrt(Σ(y - mean(y))²) over all values."""
+    sse, total, squares, n = s.tolist()
+    return math.sqrt(sse) / math.sqrt(max(squares - total * total / n, 1e-300))
+
+
+def _corr_stats(pred: Tensor, target: Tensor) -> Tensor:
+    """Per-series sums over time for Pearson correlation; series are the last axis."""
+    p, y = pred.reshape(-1, pred.shape[-1]), target.reshape(-1, target.shape[-1])  # (N, D)
+    n = torch.full_like(p[0], float(p.shape[0]))
+    return torch.stack([p.sum(0), y.sum(0), (p * p).sum(0), (y * y).sum(0), (p * y).sum(0), n]).flatten()
+
+
+def _corr(s: Tensor) -> float:
+    """LSTNet's empirical correlation: Pearson correlation over time of each series, averaged over
+    the series whose target varies (LSTNet's code likewise drops series with zero variance)."""
+    sp, sy, spp, syy, spy, n = s.double().reshape(6, -1)
+    cov = spy - sp * sy / n
+    var_p, var_y = spp - sp * sp / n, syy - sy * sy / n
+    valid = var_y > 0
+    corr = cov[valid] / (var_p[valid] * var_y[valid]).clamp_min(1e-300).sqrt()
+    return float(corr.mean()) if valid.any() else float("nan")
+
+
+def _accuracy(logits: Tensor, target: Tensor) -> Tensor:
+    return torch.stack([(logits.argmax(-1) == target).sum().float(), _count(target)])
+
+
+def _bce(logits: Tensor, target: Tensor) -> Tensor:
+    return torch.stack([F.binary_cross_entropy_with_logits(logits, target, reduction="sum"), _count(target)])
+
+
+def _mean(s: Tensor) -> float:
+    return float(s[0] / s[1])
+
+
+_add(Metric("mse", "minimize", _sse, _mean, "MSE"))
+_add(Metric("rmse", "minimize", _sse, lambda s: math.sqrt(_mean(s)), "RMSE"))
+_add(Metric("rse", "minimize", _rse_stats, _rse, "RSE"))
+_add(Metric("corr", "maximize", _corr_stats, _corr, "CORR"))
+_add(Metric("perplexity", "minimize", _nll, lambda s: math.exp(_mean(s)), "perplexity"))
+_add(Metric("bpc", "minimize", _nll, lambda s: _mean(s) / math.log(2), "bits per character"))
+_add(Metric("accuracy", "maximize", _accuracy, lambda s: 100.0 * _mean(s), "accuracy %"))
+_add(Metric("bce", "minimize", _bce, _mean, "per-pixel BCE"))

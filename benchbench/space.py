@@ -30,6 +30,16 @@ class Param:
     log: bool = False
     step: float | int | None = None
 
+    def centre(self) -> Any:
+        """A value without search: the fixed value, the first choice, or the middle of the range
+        (geometric middle when log-scaled)."""
+        if self.choices is not None:
+            return self.choices[0]
+        if self.low is None:
+            return self.fixed
+        middle = (self.low * self.high) ** 0.5 if self.log else (self.low + self.high) / 2
+        return round(middle) if isinstance(self.low, int) and isinstance(self.high, int) else middle
+
     def suggest(self, trial: optuna.Trial) -> Any:
         if self.choices is not None:
             return trial.suggest_categorical(self.name, list(self.choices))

@@ -16,10 +16,7 @@ from typing import Any
 from benchbench.errors import BenchError
 from benchbench.space import Param, parse_space
 
-__all__ = ["Budget", "Task", "load_task", "task_names", "tasks_dir", "TRAIN_KEYS"]
-
-# Hyperparameters that configure training; every other searched name is a model option.
-TRAIN_KEYS = frozenset({"lr", "batch_size", "gradient_clip", "weight_decay"})
+__all__ = ["Budget", "Reference", "Task", "load_task", "task_names", "tasks_dir"]
 
 
 def tasks_dir() -> Path:
@@ -40,6 +37,17 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A published result to show beside ours."""
+
+    source: str  # e.g. "Zaremba et al. 2014, non-regularized LSTM (small)"
+    model: str  # the family it corresponds to, or a free label
+    test: float | None = None
+    val: float | None = None
+    note: str = ""  # protocol details (horizon, preset, ...)
+
+
+@dataclass(frozen=True)
 class Task:
     name: str
     description: str
@@ -51,6 +59,11 @@ class Task:
     search: dict[str, dict[str, Param]]  # "default" and per-family overrides
     baseline: float | None = None  # a trivial predictor's score, shown on the leaderboard
     baseline_label: str = ""
+    causal: bool = False  # predicts each step from the past: bidirectional families are refused
+    units: str = ""  # units of the metric, e.g. "µg/m³"
+    extra_metrics: tuple[str, ...] = ()  # also reported on test, e.g. ("rse", "corr")
+    references: tuple[Reference, ...] = ()  # published results
+    presets: dict[str, dict[str, Any]] = field(default_factory=dict)  # named fixed configurations
 
     @property
     def direction(self) -> str:
@@ -62,6 +75,12 @@ class Task:
         if name not in self.budgets:
             raise BenchError(f"task {self.name!r} has no budget {name!r}; choose one of: {', '.join(self.budgets)}")
         return self.budgets[name]
+
+    def preset(self, name: str) -> dict[str, Any]:
+        if name not in self.presets:
+            choices = ", ".join(self.presets) or "none"
+            raise BenchError(f"task {self.name!r} has no preset {name!r}; choose one of: {choices}")
+        return self.presets[name]
 
     def search_space(self, family: str) -> dict[str, Param]:
         return {**self.search.get("default", {}), **self.search.get(family, {})}
@@ -94,9 +113,16 @@ def _parse(name: str, raw: dict[str, Any], where: str) -> Task:
             search=search,
             baseline=baseline.get("value"),
             baseline_label=baseline.get("label", ""),
+            causal=bool(raw.get("causal", False)),
+            units=raw.get("units", ""),
+            extra_metrics=tuple(raw.get("extra_metrics", ())),
+            references=tuple(Reference(**ref) for ref in raw.get("references", ())),
+            presets={name: dict(values) for name, values in raw.get("presets", {}).items()},
         )
     except KeyError as missing:
         raise BenchError(f"{where}: missing required entry {missing}") from None
+    except TypeError as err:
+        raise BenchError(f"{where}: {err}") from None
 
 
 @cache

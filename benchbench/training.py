@@ -1,100 +1,180 @@
-"""The one LightningModule (backbone + head + loss + metric + logging) and the trainer factory.
+"""The one LightningModule (encoder + backbone + head + loss + metrics + logging) and the trainer.
 
 Selection happens on validation: `BestState` keeps the weights of the best validation epoch in
-memory, and the test split is evaluated with those weights once, after training.
+memory, and the test split is evaluated with those weights once, after training. On a token stream
+(language modelling) the recurrent state is carried from one batch to the next and detached, which
+is truncated backpropagation through time.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.utilities.warnings import PossibleUserWarning
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
-from torchmetrics import MeanMetric
 
 from benchbench import models
-from benchbench.heads import HEADS
+from benchbench.batching import is_stream, make_loader
+from benchbench.data.registry import Splits
+from benchbench.errors import BenchError
+from benchbench.heads import HEADS, OutputKind
 from benchbench.metrics import METRICS, Metric
-from benchbench.tasks import TRAIN_KEYS, Task
+from benchbench.tasks import Task
 
-__all__ = ["BestState", "RunResult", "SequenceModel", "TrainConfig", "fit_and_test", "quiet_lightning"]
+__all__ = ["BestState", "RunResult", "SequenceModel", "TrainConfig", "build_model", "fit_and_test", "quiet_lightning"]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    lr: float = 1e-3  # Adam learning rate
-    batch_size: int = 64  # training batch size
+    lr: float = 1e-3  # learning rate
+    batch_size: int = 64  # training batch size (parallel streams for language modelling)
     gradient_clip: float | None = None  # max gradient norm; None disables clipping
-    weight_decay: float = 0.0  # Adam L2 penalty
+    weight_decay: float = 0.0  # L2 penalty
+    optimizer: Literal["adam", "sgd"] = "adam"
+    momentum: float = 0.0  # SGD momentum
+    lr_decay: float = 1.0  # multiply the learning rate by this every epoch after `lr_decay_after`
+    lr_decay_after: int = 0  # epochs at the initial learning rate before decay starts
+    init_range: float | None = None  # initialise every parameter from U[-r, r]; None keeps torch's init
+    embedding_size: int | None = None  # token embedding width; None uses hidden_size
+    bptt: int = 35  # truncated-BPTT window on token streams
+    eval_batch_size: int | None = None  # None: 10 streams for language modelling, else max(batch, 256)
     max_epochs: int = 10  # epochs unless pruning stops earlier
     seed: int = 0  # seeds weights, dropout and batch order
 
 
+# Hyperparameters that configure training; every other name is a model option.
+TRAIN_KEYS = frozenset(f.name for f in dataclasses.fields(TrainConfig)) - {"max_epochs", "seed"}
+
+
 @dataclass(frozen=True)
 class RunResult:
-    val: float  # best validation metric over the epochs run
-    test: float  # test metric of the best-validation weights
-    params: int  # trainable parameters (backbone + head)
+    val: float  # best validation value of the task's metric over the epochs run
+    test: float  # test value of the best-validation weights
+    params: int  # trainable parameters (encoder + backbone + head)
     epochs: int  # epochs run
     best_epoch: int  # epoch the val figure comes from (0-based)
     wall_time: float  # seconds for fit + test
     device: str  # where it ran, e.g. "cpu" or "cuda:0"
+    test_extra: dict[str, float] = field(default_factory=dict)  # the task's other metrics on test
+
+
+def _detach(state: Any) -> Any:
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    if isinstance(state, tuple | list):
+        return type(state)(_detach(s) for s in state)
+    return state
 
 
 class SequenceModel(pl.LightningModule):
-    """A backbone, a head and a loss; logs `val_<metric>` per epoch and `test_<metric>` once."""
+    """Encoder (token embedding or none), backbone, head and loss; logs `val_<metric>` per epoch and
+    `test_<metric>` once, for the task's metric and its extra metrics."""
 
-    def __init__(self, backbone: nn.Module, head: nn.Module, *, loss, metric: Metric, config: TrainConfig) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        head: nn.Module,
+        *,
+        kind: OutputKind,
+        metrics: list[Metric],
+        config: TrainConfig,
+        encoder: nn.Module | None = None,
+        stateful: bool = False,
+        target_scale: torch.Tensor | None = None,
+        target_offset: torch.Tensor | None = None,
+    ) -> None:
         super().__init__()
+        self.encoder = encoder if encoder is not None else nn.Identity()
         self.backbone = backbone
         self.head = head
-        self.loss_fn = loss
-        self.metric = metric
+        self.kind = kind
+        self.metrics = metrics
         self.config = config
-        self.val_metric = MeanMetric()
-        self.test_metric = MeanMetric()
+        self.stateful = stateful
+        # Regression metrics are reported in the task's units: pred * scale + offset.
+        self.register_buffer("target_scale", None if target_scale is None else torch.as_tensor(target_scale).float())
+        self.register_buffer("target_offset", None if target_offset is None else torch.as_tensor(target_offset).float())
+        self._state: dict[str, Any] = {}
+        self._sums: dict[str, list[torch.Tensor | None]] = {}
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, _ = self.backbone(x)  # (B, T, F)
-        return self.head(out)
+    def forward(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        out, state = self.backbone(self.encoder(x), state)  # (B, T, F)
+        return self.head(out), state
+
+    def _step(self, batch, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = batch
+        pred, state = self(x, self._state.get(split) if self.stateful else None)
+        if self.stateful:
+            self._state[split] = _detach(state)
+        return pred, y
+
+    def _reset(self, split: str) -> None:
+        self._state[split] = None
+        self._sums[split] = [None] * len(self.metrics)
+
+    def on_train_epoch_start(self) -> None:
+        self._reset("train")
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        x, y = batch
-        loss = self.loss_fn(self(x), y)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(x))
+        pred, y = self._step(batch, "train")
+        loss = self.kind.loss(pred, y)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
         return loss
 
-    def _evaluate(self, batch, mean: MeanMetric) -> None:
-        x, y = batch
-        mean.update(self.metric.statistic(self(x), y))
+    def _accumulate(self, batch, split: str) -> None:
+        pred, y = self._step(batch, split)
+        if self.kind.regression and self.target_scale is not None:
+            offset = self.target_offset if self.target_offset is not None else 0.0
+            pred, y = pred * self.target_scale + offset, y * self.target_scale + offset
+        sums = self._sums[split]
+        for i, metric in enumerate(self.metrics):
+            batch_sums = metric.stats(pred.detach(), y)
+            sums[i] = batch_sums if sums[i] is None else sums[i] + batch_sums
+
+    def _log_metrics(self, split: str) -> None:
+        for metric, sums in zip(self.metrics, self._sums[split], strict=True):
+            if sums is not None:
+                self.log(f"{split}_{metric.name}", metric.finalize(sums))
+
+    def on_validation_epoch_start(self) -> None:
+        self._reset("val")
 
     def validation_step(self, batch, batch_idx: int) -> None:
-        self._evaluate(batch, self.val_metric)
-
-    def test_step(self, batch, batch_idx: int) -> None:
-        self._evaluate(batch, self.test_metric)
-
-    def _log_metric(self, split: str, mean: MeanMetric) -> None:
-        self.log(f"{split}_{self.metric.name}", self.metric.finalize(mean.compute()))
-        mean.reset()
+        self._accumulate(batch, "val")
 
     def on_validation_epoch_end(self) -> None:
-        self._log_metric("val", self.val_metric)
+        self._log_metrics("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._reset("test")
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._accumulate(batch, "test")
 
     def on_test_epoch_end(self) -> None:
-        self._log_metric("test", self.test_metric)
+        self._log_metrics("test")
 
     def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        c = self.config
+        if c.optimizer == "sgd":
+            optimizer = torch.optim.SGD(self.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+        else:
+            optimizer = torch.optim.Adam(self.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        if c.lr_decay == 1.0:
+            return optimizer
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda epoch: c.lr_decay ** max(epoch + 1 - c.lr_decay_after, 0)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}
 
 
 class BestState(pl.Callback):
@@ -133,9 +213,39 @@ def split_hparams(hparams: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     return train, model
 
 
-def _loader(data: Dataset, batch_size: int, *, shuffle: bool, seed: int) -> DataLoader:
-    generator = torch.Generator().manual_seed(seed) if shuffle else None
-    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
+def build_model(task: Task, family: str, hparams: dict[str, Any], data: Splits, config: TrainConfig) -> SequenceModel:
+    """The LightningModule for one configuration of `family` on `task`."""
+    _, model_options = split_hparams(hparams)
+    encoder = None
+    if "vocab_size" in data.meta:  # token inputs: an embedding feeds the backbone
+        width = config.embedding_size or model_options.get("hidden_size")
+        encoder = nn.Embedding(data.meta["vocab_size"], width)
+        input_size = width
+    else:
+        input_size = data.train[0][0].shape[-1]
+    try:
+        backbone = models.create(family, input_size=input_size, step_shape=data.meta.get("step_shape"), **model_options)
+    except TypeError as err:  # an option this family does not take, e.g. from `--set`
+        raise BenchError(f"model {family!r}: {err}") from None
+    if task.causal and backbone.bidirectional:
+        raise BenchError(f"task {task.name!r} predicts each step from the past; bidirectional model {family!r} would see the future")
+    kind = HEADS.get(task.output)
+    head = kind.head(backbone.output_size, backbone.bidirectional, data)
+    module = SequenceModel(
+        backbone,
+        head,
+        kind=kind,
+        metrics=[METRICS.get(name) for name in (task.metric, *task.extra_metrics)],
+        config=config,
+        encoder=encoder,
+        stateful=is_stream(data.train),
+        target_scale=data.meta.get("target_scale"),
+        target_offset=data.meta.get("target_offset"),
+    )
+    if config.init_range is not None:
+        for p in module.parameters():
+            nn.init.uniform_(p, -config.init_range, config.init_range)
+    return module
 
 
 def fit_and_test(
@@ -146,7 +256,7 @@ def fit_and_test(
     budget: str,
     max_epochs: int,
     seed: int,
-    data: dict[str, Dataset] | None = None,
+    data: Splits | None = None,
     callbacks: list[pl.Callback] = (),
     log_dir: Path | None = None,
     log_name: str = "",
@@ -157,18 +267,12 @@ def fit_and_test(
     start = time.perf_counter()
     pl.seed_everything(seed, workers=True, verbose=False)
     data = data if data is not None else task.load_data(budget)
-    train_options, model_options = split_hparams(hparams)
+    train_options, _ = split_hparams(hparams)
     config = TrainConfig(max_epochs=max_epochs, seed=seed, **train_options)
+    module = build_model(task, family, hparams, data, config)
 
-    x, y = data["train"][0]
-    backbone = models.create(family, input_size=x.shape[-1], **model_options)
-    kind = HEADS.get(task.output)
-    head = kind.head(backbone.output_size, y.shape[-1], backbone.bidirectional)
-    metric = METRICS.get(task.metric)
-    module = SequenceModel(backbone, head, loss=kind.loss, metric=metric, config=config)
-
-    monitor = f"val_{metric.name}"
-    best = BestState(monitor, metric.direction)
+    monitor = f"val_{task.metric}"
+    best = BestState(monitor, METRICS.get(task.metric).direction)
     logger: Any = False
     if log_dir is not None:
         from lightning.pytorch.loggers import CSVLogger
@@ -186,21 +290,22 @@ def fit_and_test(
         enable_model_summary=False,
         num_sanity_val_steps=0,
     )
-    eval_batch = max(config.batch_size, 256)
-    trainer.fit(
-        module,
-        train_dataloaders=_loader(data["train"], config.batch_size, shuffle=True, seed=seed),
-        val_dataloaders=_loader(data["val"], eval_batch, shuffle=False, seed=seed),
-    )
+    eval_batch = config.eval_batch_size or (10 if is_stream(data.train) else max(config.batch_size, 256))
+
+    def loader(split: str, batch_size: int, shuffle: bool):
+        return make_loader(data[split], batch_size=batch_size, shuffle=shuffle, seed=seed, bptt=config.bptt)
+
+    trainer.fit(module, train_dataloaders=loader("train", config.batch_size, True), val_dataloaders=loader("val", eval_batch, False))
     if best.state is not None:
         module.load_state_dict(best.state)
-    (scores,) = trainer.test(module, dataloaders=_loader(data["test"], eval_batch, shuffle=False, seed=seed), verbose=False)
+    (scores,) = trainer.test(module, dataloaders=loader("test", eval_batch, False), verbose=False)
     return RunResult(
         val=best.best if best.best is not None else float("nan"),
-        test=float(scores[f"test_{metric.name}"]),
+        test=float(scores[f"test_{task.metric}"]),
         params=sum(p.numel() for p in module.parameters() if p.requires_grad),
         epochs=trainer.current_epoch,
         best_epoch=best.best_epoch,
         wall_time=time.perf_counter() - start,
         device=str(module.device),
+        test_extra={name: float(scores[f"test_{name}"]) for name in task.extra_metrics},
     )

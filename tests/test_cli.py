@@ -88,7 +88,7 @@ def test_leaderboard_csv_markdown_table(swept):
     lines = md.strip().splitlines()
     assert lines[0].startswith("|") and "model" in lines[0] and "lstm" in lines[2]
     table = bench("leaderboard", "--results", results).stdout
-    assert "MSE (lower is better)" in table and "lstm" in table
+    assert "MSE, lower is better" in table and "lstm" in table and "baseline" in table
     filtered = json.loads(bench("leaderboard", "--results", results, "--task", "nothing", "--format", "json").stdout)
     assert filtered == []
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from benchbench.models import gru, lstm, rnn  # noqa: F401  (registration happens on import)
+from benchbench.models import clockwork, convlstm, gru, lstm, rnn  # noqa: F401  (registration happens on import)
 from benchbench.models._base import Backbone
 from benchbench.models.registry import MODELS
 from benchbench.registry import first_line
 
-__all__ = ["MODELS", "Backbone", "create", "describe"]
+__all__ = ["MODELS", "Backbone", "create", "describe", "is_bidirectional"]
 
 
 def create(
@@ -40,3 +40,8 @@ def create(
 def describe() -> dict[str, str]:
     """Each registered family with the first line of its factory's docstring."""
     return {name: first_line(MODELS.get(name).__doc__) for name in MODELS}
+
+
+def is_bidirectional(name: str) -> bool:
+    """Whether family `name` reads each sequence in both directions (built tiny to ask it)."""
+    return bool(create(name, input_size=4, hidden_size=8).bidirectional)

@@ -1,0 +1,89 @@
+"""Turning a split into batches, by the form the dataset gives it (see data.registry.Splits).
+
+- `TensorDataset` of fixed-length examples: shuffled mini-batches.
+- 1-D LongTensor token stream: cut into `batch_size` parallel streams and served in order as
+  consecutive windows of `bptt` tokens (inputs, next-token targets), so the model's state can be
+  carried from one batch to the next (truncated backpropagation through time).
+- list of `(token ids, label)` pairs of varying length: batches of sentences of one length only, so
+  no padding is ever needed and no prediction can depend on what else is in the batch, whatever the
+  family (bidirectional ones included).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
+
+__all__ = ["LengthBatches", "StreamBatches", "is_stream", "make_loader"]
+
+
+def is_stream(data: Any) -> bool:
+    return isinstance(data, torch.Tensor) and data.dim() == 1
+
+
+class StreamBatches(Dataset):
+    """Consecutive (x, y) windows of a token stream laid out as `batch_size` parallel rows."""
+
+    def __init__(self, stream: torch.Tensor, *, batch_size: int, bptt: int) -> None:
+        columns = (len(stream) - 1) // batch_size  # the last token has no successor
+        if columns < 1:
+            raise ValueError(f"a stream of {len(stream)} tokens cannot fill {batch_size} rows")
+        self.inputs = stream[: batch_size * columns].view(batch_size, columns)  # (B, N)
+        self.targets = stream[1 : batch_size * columns + 1].view(batch_size, columns)  # (B, N)
+        self.bptt = bptt
+
+    def __len__(self) -> int:
+        return -(-self.inputs.shape[1] // self.bptt)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        window = slice(i * self.bptt, (i + 1) * self.bptt)
+        return self.inputs[:, window], self.targets[:, window]  # (B, L), (B, L)
+
+
+class LengthBatches(Sampler[list[int]]):
+    """Batches of indices whose sequences share one length; shuffled (seeded) when training."""
+
+    def __init__(self, lengths: list[int], *, batch_size: int, shuffle: bool, seed: int) -> None:
+        self.batch_size, self.shuffle, self.seed, self.epoch = batch_size, shuffle, seed, 0
+        self.buckets: dict[int, list[int]] = defaultdict(list)
+        for index, length in enumerate(lengths):
+            self.buckets[length].append(index)
+
+    def _batches(self) -> list[list[int]]:
+        gen = torch.Generator().manual_seed(self.seed + self.epoch)
+        batches = []
+        for _, indices in sorted(self.buckets.items()):
+            if self.shuffle:
+                indices = [indices[i] for i in torch.randperm(len(indices), generator=gen).tolist()]
+            batches += [indices[i : i + self.batch_size] for i in range(0, len(indices), self.batch_size)]
+        if self.shuffle:
+            batches = [batches[i] for i in torch.randperm(len(batches), generator=gen).tolist()]
+            self.epoch += 1
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._batches())
+
+    def __len__(self) -> int:
+        return sum(-(-len(v) // self.batch_size) for v in self.buckets.values())
+
+
+def _stack_pairs(pairs: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.stack([ids for ids, _ in pairs]), torch.tensor([label for _, label in pairs])
+
+
+def make_loader(data: Any, *, batch_size: int, shuffle: bool, seed: int, bptt: int = 35) -> DataLoader:
+    """A DataLoader for one split in whichever form the dataset gives it."""
+    if is_stream(data):
+        return DataLoader(StreamBatches(data, batch_size=batch_size, bptt=bptt), batch_size=None, shuffle=False)
+    if isinstance(data, list):
+        sampler = LengthBatches([len(ids) for ids, _ in data], batch_size=batch_size, shuffle=shuffle, seed=seed)
+        return DataLoader(data, batch_sampler=sampler, collate_fn=_stack_pairs)
+    if isinstance(data, TensorDataset | Dataset):
+        generator = torch.Generator().manual_seed(seed) if shuffle else None
+        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
+    raise TypeError(f"cannot batch a split of type {type(data).__name__}")
