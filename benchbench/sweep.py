@@ -171,7 +171,7 @@ def run_sweep(config: SweepConfig, *, show_progress: bool = True):
     budget = task.budget(config.budget)
     trials = config.trials or budget.trials
     max_epochs = config.max_epochs or budget.max_epochs
-    space = task.search_space(config.model)
+    space = task.search_space(config.model, config.budget)
     data = task.load_data(config.budget)  # generated or read once, shared by every trial
 
     study = _open_study(task, config.model, config.budget, results)
@@ -224,7 +224,7 @@ def train_fixed(config: FixedConfig, *, show_progress: bool = True):
     from benchbench.training import fit_and_test
 
     task = validate(config)
-    hparams = {name: param.centre() for name, param in task.search_space(config.model).items()}
+    hparams = {name: param.centre() for name, param in task.search_space(config.model, config.budget).items()}
     hparams.update(task.preset(config.preset) if config.preset else {})
     hparams.update(dict(config.overrides))
     max_epochs = config.max_epochs or hparams.pop("max_epochs", None) or task.budget(config.budget).max_epochs

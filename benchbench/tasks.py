@@ -34,6 +34,7 @@ class Budget:
     trials: int  # trials one `bench run` adds to the study
     max_epochs: int  # epochs per trial (median pruning may stop a trial earlier)
     dataset: dict[str, Any] = field(default_factory=dict)  # dataset options for this budget
+    search: dict[str, Param] = field(default_factory=dict)  # hyperparameters this budget fixes or narrows
 
 
 @dataclass(frozen=True)
@@ -82,22 +83,33 @@ class Task:
             raise BenchError(f"task {self.name!r} has no preset {name!r}; choose one of: {choices}")
         return self.presets[name]
 
-    def search_space(self, family: str) -> dict[str, Param]:
-        return {**self.search.get("default", {}), **self.search.get(family, {})}
+    def search_space(self, family: str, budget: str | None = None) -> dict[str, Param]:
+        """`[search.default]`, then `[search.<family>]`, then the budget's own entries, key by key."""
+        narrowed = self.budget(budget).search if budget else {}
+        return {**self.search.get("default", {}), **self.search.get(family, {}), **narrowed}
 
-    def load_data(self, budget: str) -> dict[str, Any]:
-        """{"train", "val", "test"} datasets for a budget."""
+    def load_data(self, budget: str, options: dict[str, Any] | None = None):
+        """The dataset's `Splits` for a budget; `options` override the spec's dataset options."""
         from benchbench.data import DATASETS
 
-        options = {**self.dataset_options, **self.budget(budget).dataset}
-        return DATASETS.get(self.dataset)(**options)
+        options = {**self.dataset_options, **self.budget(budget).dataset, **(options or {})}
+        try:
+            return DATASETS.get(self.dataset)(**options)
+        except TypeError as err:  # an option the dataset does not take
+            raise BenchError(f"task {self.name!r}: dataset {self.dataset!r} {err}") from None
 
 
 def _parse(name: str, raw: dict[str, Any], where: str) -> Task:
     try:
         dataset = dict(raw["dataset"])
         budgets = {
-            b: Budget(b, int(spec["trials"]), int(spec["max_epochs"]), dict(spec.get("dataset", {})))
+            b: Budget(
+                b,
+                int(spec["trials"]),
+                int(spec["max_epochs"]),
+                dict(spec.get("dataset", {})),
+                parse_space(spec.get("search", {}), where=f"{where} [budgets.{b}.search]"),
+            )
             for b, spec in raw["budgets"].items()
         }
         search = {family: parse_space(space, where=f"{where} [search.{family}]") for family, space in raw["search"].items()}
