@@ -167,12 +167,12 @@ def run_sweep(config: SweepConfig, *, show_progress: bool = True):
     from benchbench.training import fit_and_test
 
     task = validate(config)
-    results = prepare_results_dir(config.results)
     budget = task.budget(config.budget)
     trials = config.trials or budget.trials
     max_epochs = config.max_epochs or budget.max_epochs
     space = task.search_space(config.model, config.budget)
-    data = task.load_data(config.budget)  # generated or read once, shared by every trial
+    data = task.load_data(config.budget)  # read (or generated) once, shared by every trial
+    results = prepare_results_dir(config.results)  # only once the input is known to be good
 
     study = _open_study(task, config.model, config.budget, results)
     # A continued study gets a fresh sampler stream, so its new trials repeat none of the old ones.
@@ -229,8 +229,8 @@ def train_fixed(config: FixedConfig, *, show_progress: bool = True):
     hparams.update(dict(config.overrides))
     max_epochs = config.max_epochs or hparams.pop("max_epochs", None) or task.budget(config.budget).max_epochs
     hparams.pop("max_epochs", None)
-    results = prepare_results_dir(config.results)
     data = task.load_data(config.budget)
+    results = prepare_results_dir(config.results)
 
     study = _open_study(task, config.model, FIXED, results)
     number = len(study.trials)

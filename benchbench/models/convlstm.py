@@ -1,0 +1,201 @@
+"""Convolutional LSTM with Hadamard peepholes.
+
+Shi et al., "Convolutional LSTM Network: A Machine Learning Approach for Precipitation Nowcasting",
+NIPS 2015 (section 3.1). Inputs X_t, cells C_t and hidden states H_t are grids (channels × space);
+`*` is a convolution ("same" padding, so the grid keeps its size) and `∘` the Hadamard product, with
+peephole weights W_c· of the state's full shape (hidden channels × space):
+    i_t = σ(W_xi * X_t + W_hi * H_{t-1} + W_ci ∘ C_{t-1} + b_i)
+    f_t = σ(W_xf * X_t + W_hf * H_{t-1} + W_cf ∘ C_{t-1} + b_f)
+    C_t = f_t ∘ C_{t-1} + i_t ∘ tanh(W_xc * X_t + W_hc * H_{t-1} + b_c)
+    o_t = σ(W_xo * X_t + W_ho * H_{t-1} + W_co ∘ C_t + b_o)
+    H_t = o_t ∘ tanh(C_t)
+
+How a step's shape maps onto the grid (inputs always arrive flattened, (B, T, input_size)):
+- `step_shape = (C, H, W)` (frames): 2-D convolutions; `hidden_size` is the number of hidden
+  channels, so `output_size = hidden_size * H * W` (H_t flattened channel-major, like `Tensor.flatten`).
+- `step_shape = (C, L)` (multichannel 1-D signals): 1-D convolutions, `hidden_size` hidden channels,
+  `output_size = hidden_size * L`.
+- plain vectors (`step_shape` None or `(input_size,)`): the vector is a 1-D grid of `input_size`
+  cells with one channel, and 1-D convolutions run along the feature axis. A flat vector has no
+  channel axis for `hidden_size` to count, so here `hidden_size` counts output features: the layer
+  takes the fewest hidden channels that give at least that many, ceil(hidden_size / input_size),
+  and `output_size = channels * input_size` (>= hidden_size; exactly hidden_size when
+  input_size divides it, and input_size when input_size >= hidden_size).
+
+Layers stack (layer l + 1 reads layer l's hidden grid, with dropout between layers) and all share
+one hidden channel count. The state is `(h, c)`, each (num_layers, B, channels, *grid).
+
+Speed: the input-to-state convolutions of all T steps run as one convolution over B*T grids before the
+loop; only the state-to-state convolution runs per step. On small grids (channels × cells <= 256, as
+with most vector inputs) both convolutions are applied as dense matrices built from the
+kernels once per call (the convolution applied to the identity): the same linear maps, computed as
+plain matmuls, which on a CPU beat many tiny convolutions (up to 2.5x on vectors).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from benchbench.errors import BenchError
+from benchbench.models._base import Backbone
+from benchbench.models.registry import MODELS
+
+__all__ = ["ConvLSTM", "convlstm"]
+
+# Hidden grids up to this many features (channels × cells) use dense matrices instead of convolutions:
+# measured on CPU, dense wins clearly below ~256 (2.5x at 2 cells × 64 channels) and loses above.
+_DENSE_LIMIT = 256
+_DENSE_INPUT_LIMIT = 1024  # ... and inputs up to this many features per step
+
+
+class _ConvLSTMLayer(nn.Module):
+    """One ConvLSTM layer over grids of shape `grid` (1-D or 2-D). Gate order: i, f, g (cell), o."""
+
+    def __init__(self, in_channels: int, channels: int, grid: tuple[int, ...], kernel_size: int) -> None:
+        super().__init__()
+        conv = nn.Conv1d if len(grid) == 1 else nn.Conv2d
+        self.channels = channels
+        self.grid = grid
+        self.size = channels * math.prod(grid)  # features of one hidden grid
+        self.input_conv = conv(in_channels, 4 * channels, kernel_size, padding="same")  # W_x·, b_·
+        self.state_conv = conv(channels, 4 * channels, kernel_size, padding="same", bias=False)  # W_h·
+        self.peephole = nn.Parameter(torch.zeros(3, channels, *grid))  # W_ci, W_cf, W_co; start off, learned
+
+    def _as_matrix(self, weight: torch.Tensor) -> torch.Tensor:
+        """A "same" convolution (no bias) as a dense matrix on flattened grids: (C_in * cells, C_out * cells).
+
+        Row k is the convolution of the k-th basis grid, so `x.flatten(1) @ matrix` equals
+        `conv(x).flatten(1)`; gradients reach `weight` through the convolution.
+        """
+        channels = weight.shape[1]
+        n = channels * math.prod(self.grid)
+        eye = torch.eye(n, dtype=weight.dtype, device=weight.device).view(n, channels, *self.grid)
+        convolve = F.conv1d if len(self.grid) == 1 else F.conv2d
+        return convolve(eye, weight, padding="same").flatten(1)
+
+    def forward(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        B, T = x.shape[:2]  # x: (B, T, C_in, *grid)
+        N = self.size
+        if N <= _DENSE_LIMIT and x[0, 0].numel() <= _DENSE_INPUT_LIMIT:
+            # small grids: both convolutions as dense matrices (the same linear maps, far fewer kernel calls)
+            bias = self.input_conv.bias.repeat_interleave(math.prod(self.grid))  # (4N,)
+            gx = torch.addmm(bias, x.reshape(B * T, -1), self._as_matrix(self.input_conv.weight))  # (B*T, 4N)
+            dense = self._as_matrix(self.state_conv.weight)  # (N, 4N)
+        else:
+            gx = self.input_conv(x.flatten(0, 1))  # (B*T, 4 * channels, *grid)
+            dense = None
+        gx = gx.view(B, T, 4, N)  # (B, T, 4, N): input-to-state for all steps at once
+        steps = gx.unbind(1)  # T × (B, 4, N); one backward for all (indexing gx[:, t] costs O(T) each)
+        if state is None:
+            h = x.new_zeros(B, N)  # (B, N)
+            c = x.new_zeros(B, N)  # (B, N)
+        else:
+            h, c = (s.reshape(B, N) for s in state)
+        peep = self.peephole.view(3, N)
+        peep_if, peep_o = peep[:2], peep[2]  # (2, N), (N,)
+        outputs = []
+        for step in steps:
+            if dense is not None:
+                recurrent = h @ dense  # (B, 4N)
+            else:
+                recurrent = self.state_conv(h.view(B, self.channels, *self.grid))  # (B, 4 * channels, *grid)
+            gates = step + recurrent.view(B, 4, N)  # (B, 4, N)
+            input_forget = torch.sigmoid(gates[:, :2] + peep_if * c.unsqueeze(1))  # (B, 2, N)
+            i, f = input_forget.unbind(1)  # (B, N) each
+            c = f * c + i * torch.tanh(gates[:, 2])  # (B, N)
+            o = torch.sigmoid(gates[:, 3] + peep_o * c)  # (B, N)
+            h = o * torch.tanh(c)  # (B, N)
+            outputs.append(h)
+        out = torch.stack(outputs, dim=1)  # (B, T, N)
+        return out, (h, c)
+
+
+class ConvLSTM(Backbone):
+    """Stacked ConvLSTM layers; see the module docstring for how steps map onto grids."""
+
+    def __init__(
+        self,
+        *,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        step_shape: tuple[int, ...] | None = None,
+        kernel_size: int = 3,
+    ) -> None:
+        super().__init__()
+        if num_layers < 1 or hidden_size < 1:
+            raise BenchError(f"convlstm needs num_layers and hidden_size >= 1, got {num_layers} and {hidden_size}")
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise BenchError(
+                f"convlstm needs an odd kernel_size (1, 3, 5, ...) so padding keeps the grid centred, got {kernel_size}"
+            )
+        if step_shape is None or len(step_shape) == 1:
+            if step_shape is not None and step_shape[0] != input_size:
+                raise BenchError(f"convlstm: step_shape {tuple(step_shape)} does not match input_size {input_size}")
+            in_channels, grid = 1, (input_size,)
+            channels = -(-hidden_size // input_size)  # ceil: the fewest channels giving >= hidden_size
+        elif len(step_shape) in (2, 3):
+            if math.prod(step_shape) != input_size:
+                raise BenchError(
+                    f"convlstm: step_shape {tuple(step_shape)} has {math.prod(step_shape)} values per step, "
+                    f"but input_size is {input_size}"
+                )
+            in_channels, grid = step_shape[0], tuple(step_shape[1:])
+            channels = hidden_size
+        else:
+            raise BenchError(
+                f"convlstm takes steps shaped (L,), (C, L) or (C, H, W); got step_shape {tuple(step_shape)}"
+            )
+        self.in_channels = in_channels
+        self.grid = grid
+        self.channels = channels
+        self.layers = nn.ModuleList(
+            _ConvLSTMLayer(in_channels if layer == 0 else channels, channels, grid, kernel_size)
+            for layer in range(num_layers)
+        )
+        self.dropout = nn.Dropout(dropout if num_layers > 1 else 0.0)
+        self.output_size = channels * math.prod(grid)
+        self.bidirectional = False
+
+    def forward(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        B, T = x.shape[:2]  # x: (B, T, input_size)
+        out = x.reshape(B, T, self.in_channels, *self.grid)  # (B, T, C_in, *grid)
+        hs, cs = [], []
+        for index, layer in enumerate(self.layers):
+            if index > 0:
+                out = self.dropout(out).view(B, T, self.channels, *self.grid)  # (B, T, channels, *grid)
+            layer_state = None if state is None else (state[0][index], state[1][index])
+            out, (h, c) = layer(out, layer_state)  # out: (B, T, channels * cells)
+            hs.append(h.view(B, self.channels, *self.grid))
+            cs.append(c.view(B, self.channels, *self.grid))
+        return out, (torch.stack(hs), torch.stack(cs))  # (B, T, output_size), 2 × (L, B, channels, *grid)
+
+
+@MODELS.register("convlstm")
+def convlstm(
+    *,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    dropout: float = 0.0,
+    step_shape: tuple[int, ...] | None = None,
+    kernel_size: int = 3,
+) -> ConvLSTM:
+    """Convolutional LSTM with peepholes (Shi et al. 2015); vectors are 1-D grids over the features."""
+    return ConvLSTM(
+        input_size=input_size,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        dropout=dropout,
+        step_shape=step_shape,
+        kernel_size=kernel_size,
+    )
