@@ -40,6 +40,8 @@ class StreamBatches(Dataset):
         return -(-self.inputs.shape[1] // self.bptt)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
         window = slice(i * self.bptt, (i + 1) * self.bptt)
         return self.inputs[:, window], self.targets[:, window]  # (B, L), (B, L)
 

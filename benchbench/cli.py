@@ -50,6 +50,10 @@ def _complete_models(incomplete: str) -> list[str]:
     return [n for n in MODELS.names() if n.startswith(incomplete)]
 
 
+OptionsOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--option", help="Change a dataset option of the task: key=value (repeatable), e.g. horizon=24."),
+]
 ResultsOption = Annotated[
     Path, typer.Option("--results", envvar="BENCH_RESULTS", help="Results folder (env BENCH_RESULTS).")
 ]
@@ -87,13 +91,18 @@ def run(
     max_epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial (default: the budget's).")] = None,
     timeout: Annotated[Optional[float], typer.Option(help="Start no new trial after SECONDS.")] = None,
     seed: Annotated[int, typer.Option(help="Base seed of the sampler and of every trial.")] = 0,
+    option: OptionsOption = None,
     results: ResultsOption = Path("results"),
 ) -> None:
     """Run (or continue) a hyperparameter search of MODEL on TASK, then print the leaderboard."""
     with _user_errors():
-        from benchbench.sweep import SweepConfig, run_sweep
+        from benchbench.sweep import SweepConfig, parse_overrides, run_sweep
 
-        config = SweepConfig(task, model, budget.value, trials, max_epochs, timeout, seed, results)
+        options = parse_overrides(option or [], flag="--option")
+        config = SweepConfig(
+            task=task, model=model, budget=budget.value, trials=trials, max_epochs=max_epochs,
+            timeout=timeout, seed=seed, results=results, options=options,
+        )  # fmt: skip
         run_sweep(config, show_progress=True)
         _print_leaderboard(results, task)
 
@@ -109,15 +118,18 @@ def train(
     budget: Annotated[Budget, typer.Option(help="Data sizes from the task spec.")] = Budget.default,
     max_epochs: Annotated[Optional[int], typer.Option(help="Epochs (default: the preset's, else the budget's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of weights, dropout and batch order.")] = 0,
+    option: OptionsOption = None,
     results: ResultsOption = Path("results"),
 ) -> None:
     """Train one fixed configuration of MODEL on TASK (no search) and report validation and test."""
     with _user_errors():
         from benchbench.sweep import FixedConfig, parse_overrides, train_fixed
 
+        options = parse_overrides(option or [], flag="--option")
         config = FixedConfig(
-            task, model, budget.value, None, max_epochs, None, seed, results, preset, parse_overrides(set_ or [])
-        )
+            task=task, model=model, budget=budget.value, max_epochs=max_epochs, seed=seed, results=results,
+            options=options, preset=preset, overrides=parse_overrides(set_ or []),
+        )  # fmt: skip
         _, result = train_fixed(config, show_progress=True)
         extra = "".join(f" · test {name} {value:.4g}" for name, value in result.test_extra.items())
         typer.echo(

@@ -36,8 +36,10 @@ def _study_row(summary, storage) -> dict[str, Any]:
     attrs = study.user_attrs
     trials = study.get_trials(deepcopy=False)
     done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None and not math.isnan(t.value)]
+    from benchbench.results import task_label
+
     row: dict[str, Any] = {
-        "task": attrs.get("task"),
+        "task": task_label(attrs.get("task"), attrs.get("task_options")),
         "budget": attrs.get("budget"),
         "model": attrs.get("model"),
         "metric": attrs.get("metric"),
@@ -81,8 +83,8 @@ def collect(results: Path, *, task: str | None = None) -> pd.DataFrame:
     storage = open_storage(results)
     rows = [_study_row(s, storage) for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
     frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "rank"])
-    if task is not None:
-        frame = frame[frame["task"] == task]
+    if task is not None:  # a task name matches every variant of it (e.g. electricity[horizon=24])
+        frame = frame[(frame["task"] == task) | frame["task"].str.startswith(f"{task}[")]
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS)
     # Rank in each metric's own direction: negate maximised metrics so "smaller is better" everywhere.
@@ -121,7 +123,7 @@ def _references(task: str):
     from benchbench.tasks import load_task
 
     try:
-        return load_task(task).references
+        return load_task(task.split("[")[0]).references
     except BenchError:
         return ()
 
@@ -134,6 +136,7 @@ def _label(metric_name: str, units: str) -> str:
 
 
 def _rich_tables(frame: pd.DataFrame, width: int):
+    from rich.markup import escape
     from rich.table import Table
 
     wide = width >= 120  # hyperparameters get a column on wide terminals, a caption otherwise
@@ -143,7 +146,7 @@ def _rich_tables(frame: pd.DataFrame, width: int):
         extras = list(first["test_extra"])
         better = "lower" if first["direction"] == "minimize" else "higher"
         setting = "fixed configurations (bench train)" if budget == "fixed" else f"budget {budget}"
-        table = Table(title=f"{task} · {setting} · {label}, {better} is better", title_justify="left")
+        table = Table(title=escape(f"{task} · {setting} · {label}, {better} is better"), title_justify="left")
         columns = [("#", "right"), ("model", "left"), ("val", "right"), ("test", "right")]
         columns += [(f"test {_label(m, '')}", "right") for m in extras]
         columns += [("params", "right"), ("trials c/p/f", "right"), ("time", "right")]
@@ -159,21 +162,27 @@ def _rich_tables(frame: pd.DataFrame, width: int):
                 f"{row['trials']} ({row['complete']}/{row['pruned']}/{row['failed']})",
                 f"{row['wall_time']:.0f}s",
             ]
-            table.add_row(*cells, *([_hparams(row["hyperparams"])] if wide else []), style="bold green" if row["rank"] == 1 else None)
+            table.add_row(
+                *map(escape, cells), *([escape(_hparams(row["hyperparams"]))] if wide else []),
+                style="bold green" if row["rank"] == 1 else None,
+            )  # fmt: skip
         blank = [""] * (len(columns) - 4)
         if first["baseline"] is not None and not pd.isna(first["baseline"]):
             value = _fmt(first["baseline"])
-            table.add_row("", "baseline", value, value, *blank, *([first["baseline_label"]] if wide else []), style="dim")
+            table.add_row("", "baseline", value, value, *blank, *([escape(first["baseline_label"])] if wide else []), style="dim")
         for ref in _references(task):
             note = f"{ref.source}{' · ' + ref.note if ref.note else ''}"
-            table.add_row("", f"published {ref.model}", _fmt(ref.val), _fmt(ref.test), *blank, *([note] if wide else []), style="dim italic")
+            table.add_row(
+                "", f"published {ref.model}", _fmt(ref.val), _fmt(ref.test), *blank, *([escape(note)] if wide else []),
+                style="dim italic",
+            )  # fmt: skip
         if not wide:
             best = group.iloc[0]
             lines = [f"best: {_hparams(best['hyperparams'])}"] if best["hyperparams"] else []
             if first["baseline"] is not None and not pd.isna(first["baseline"]):
                 lines.append(f"baseline: {first['baseline_label']}")
             lines += [f"published {r.model}: {r.source}{' · ' + r.note if r.note else ''}" for r in _references(task)]
-            table.caption, table.caption_justify = "\n".join(lines), "left"
+            table.caption, table.caption_justify = escape("\n".join(lines)), "left"
         yield table
 
 

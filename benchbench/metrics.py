@@ -55,7 +55,10 @@ def _sse(pred: Tensor, target: Tensor) -> Tensor:
 
 
 def _nll(logits: Tensor, target: Tensor) -> Tensor:  # logits (..., C), target (...)
-    nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), target.reshape(-1), reduction="sum")
+    logits = logits.reshape(-1, logits.shape[-1])
+    if logits.dtype in (torch.float16, torch.bfloat16):  # sum in float32 under mixed precision
+        logits = logits.float()
+    nll = F.cross_entropy(logits, target.reshape(-1), reduction="sum")
     return torch.stack([nll, _count(target)])
 
 

@@ -20,7 +20,7 @@ from benchbench.errors import BenchError
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["JOURNAL", "default_results_dir", "open_storage", "prepare_results_dir", "study_name"]
+__all__ = ["JOURNAL", "default_results_dir", "open_storage", "prepare_results_dir", "study_name", "task_label"]
 
 JOURNAL = "studies.journal"
 
@@ -40,8 +40,15 @@ def prepare_results_dir(path: Path) -> Path:
     return path
 
 
-def study_name(task: str, family: str, budget: str) -> str:
-    return f"{task}/{family}/{budget}"
+def task_label(task: str, options: dict | None = None) -> str:
+    """A task with dataset options changed from its spec, e.g. `electricity[horizon=24]`."""
+    if not options:
+        return task
+    return f"{task}[{','.join(f'{k}={v}' for k, v in sorted(options.items()))}]"
+
+
+def study_name(task: str, family: str, budget: str, options: dict | None = None) -> str:
+    return f"{task_label(task, options)}/{family}/{budget}"
 
 
 def open_storage(results: Path) -> optuna.storages.BaseStorage:

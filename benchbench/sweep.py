@@ -35,6 +35,7 @@ class SweepConfig:
     timeout: float | None = None  # stop starting trials after this many seconds
     seed: int = 0  # base seed of sampler and trials
     results: Path = Path("results")  # results folder
+    options: tuple[tuple[str, Any], ...] = ()  # dataset options overriding the spec (--option key=value)
 
 
 @dataclass(frozen=True)
@@ -64,13 +65,13 @@ def validate(config: SweepConfig) -> Task:
     return task
 
 
-def parse_overrides(pairs: list[str]) -> tuple[tuple[str, Any], ...]:
+def parse_overrides(pairs: list[str], *, flag: str = "--set") -> tuple[tuple[str, Any], ...]:
     """`key=value` strings; values read as TOML literals (1, 0.5, true, "sgd"), else kept as text."""
     out = []
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
-            raise BenchError(f"--set takes key=value, got {pair!r}")
+            raise BenchError(f"{flag} takes key=value, got {pair!r}")
         try:
             value = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError:
@@ -85,7 +86,10 @@ class _Progress:
     def __init__(self, title: str, trials: int, max_epochs: int) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        # Descriptions are plain text: a task label like `electricity[horizon=24]` is not markup.
+        self.bar = Progress(
+            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        )
         self.title = title
         self.label = "  trial"
         self.trials = self.bar.add_task(title, total=trials)
@@ -119,7 +123,7 @@ class _Progress:
         return _EpochProgress()
 
 
-def _open_study(task: Task, model: str, budget: str, results: Path):
+def _open_study(task: Task, model: str, budget: str, results: Path, options: dict[str, Any]):
     import optuna
 
     from benchbench.results import open_storage, study_name
@@ -127,7 +131,7 @@ def _open_study(task: Task, model: str, budget: str, results: Path):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         storage=open_storage(results),
-        study_name=study_name(task.name, model, budget),
+        study_name=study_name(task.name, model, budget, options),
         direction=task.direction,
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=3),
         load_if_exists=True,
@@ -135,6 +139,7 @@ def _open_study(task: Task, model: str, budget: str, results: Path):
     # What the leaderboard needs to read the study without the task spec.
     attrs = {
         "task": task.name,
+        "task_options": options,
         "model": model,
         "budget": budget,
         "metric": task.metric,
@@ -171,10 +176,10 @@ def run_sweep(config: SweepConfig, *, show_progress: bool = True):
     trials = config.trials or budget.trials
     max_epochs = config.max_epochs or budget.max_epochs
     space = task.search_space(config.model, config.budget)
-    data = task.load_data(config.budget)  # read (or generated) once, shared by every trial
+    data = task.load_data(config.budget, dict(config.options))  # read once, shared by every trial
     results = prepare_results_dir(config.results)  # only once the input is known to be good
 
-    study = _open_study(task, config.model, config.budget, results)
+    study = _open_study(task, config.model, config.budget, results, dict(config.options))
     # A continued study gets a fresh sampler stream, so its new trials repeat none of the old ones.
     study.sampler = optuna.samplers.TPESampler(seed=config.seed + len(study.trials))
     monitor = f"val_{task.metric}"
@@ -229,10 +234,10 @@ def train_fixed(config: FixedConfig, *, show_progress: bool = True):
     hparams.update(dict(config.overrides))
     max_epochs = config.max_epochs or hparams.pop("max_epochs", None) or task.budget(config.budget).max_epochs
     hparams.pop("max_epochs", None)
-    data = task.load_data(config.budget)
+    data = task.load_data(config.budget, dict(config.options))
     results = prepare_results_dir(config.results)
 
-    study = _open_study(task, config.model, FIXED, results)
+    study = _open_study(task, config.model, FIXED, results, dict(config.options))
     number = len(study.trials)
     seed = config.seed
     title = f"{study.study_name} · {config.preset or 'fixed'}"

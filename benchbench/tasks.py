@@ -7,6 +7,7 @@ the dataset options; `[search.<family>]` overrides `[search.default]` key by key
 
 from __future__ import annotations
 
+import inspect
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -92,11 +93,12 @@ class Task:
         """The dataset's `Splits` for a budget; `options` override the spec's dataset options."""
         from benchbench.data import DATASETS
 
-        options = {**self.dataset_options, **self.budget(budget).dataset, **(options or {})}
-        try:
-            return DATASETS.get(self.dataset)(**options)
-        except TypeError as err:  # an option the dataset does not take
-            raise BenchError(f"task {self.name!r}: dataset {self.dataset!r} {err}") from None
+        load = DATASETS.get(self.dataset)
+        accepted = [p.name for p in inspect.signature(load).parameters.values() if p.kind == p.KEYWORD_ONLY]
+        unknown = sorted(set(options or {}) - set(accepted))
+        if unknown:
+            raise BenchError(f"task {self.name!r} has no option {unknown[0]!r}; choose one of: {', '.join(accepted)}")
+        return load(**{**self.dataset_options, **self.budget(budget).dataset, **(options or {})})
 
 
 def _parse(name: str, raw: dict[str, Any], where: str) -> Task:

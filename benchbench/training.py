@@ -268,7 +268,7 @@ def fit_and_test(
     quiet_lightning()
     start = time.perf_counter()
     pl.seed_everything(seed, workers=True, verbose=False)
-    data = data if data is not None else task.load_data(budget)
+    data = data if data is not None else task.load_data(budget)  # callers pass data built with their options
     train_options, _ = split_hparams(hparams)
     config = TrainConfig(max_epochs=max_epochs, seed=seed, **train_options)
     module = build_model(task, family, hparams, data, config)

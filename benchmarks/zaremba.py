@@ -33,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
 
     results = args.results or Path(tempfile.mkdtemp(prefix="zaremba-"))
-    config = FixedConfig("ptb", "lstm", "default", None, args.max_epochs, None, 0, results, "zaremba-small")
+    config = FixedConfig(task="ptb", model="lstm", max_epochs=args.max_epochs, results=results, preset="zaremba-small")
     _, run = train_fixed(config, show_progress=not args.json)
     figures = {
         "val": run.val,

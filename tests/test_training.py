@@ -1,0 +1,89 @@
+"""The LightningModule and `bench train`: state carried on streams, the LR schedule of a preset,
+selection on validation."""
+
+import json
+import math
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from benchbench.cli import app
+from benchbench.tasks import load_task
+from benchbench.training import TrainConfig, build_model
+
+runner = CliRunner()
+
+
+def test_stream_model_carries_state_between_batches():
+    task = load_task("ptb")
+    data = task.load_data("smoke")
+    module = build_model(task, "lstm", {"hidden_size": 8, "num_layers": 1}, data, TrainConfig())
+    assert module.stateful and isinstance(module.encoder, torch.nn.Embedding)
+    x = data.train[:40].view(2, 20)
+    module._reset("val")
+    module._step((x[:, :10], x[:, 1:11]), "val")
+    second, _ = module._step((x[:, 10:], x[:, 10:]), "val")
+    whole, _ = module(x)
+    torch.testing.assert_close(second, whole[:, 10:])  # the second window continued from the first
+
+
+def test_zaremba_schedule_halves_after_epoch_four():
+    config = TrainConfig(optimizer="sgd", lr=1.0, lr_decay=0.5, lr_decay_after=4)
+    task = load_task("adding")
+    module = build_model(task, "lstm", {"hidden_size": 4}, task.load_data("smoke"), config)
+    optimizer = module.configure_optimizers()["lr_scheduler"]["scheduler"]
+    rates = []
+    for _ in range(7):
+        rates.append(optimizer.get_last_lr()[0])
+        optimizer.optimizer.step()
+        optimizer.step()
+    assert rates == [1.0, 1.0, 1.0, 1.0, 0.5, 0.25, 0.125]
+
+
+def test_init_range_is_applied_to_every_parameter():
+    task = load_task("adding")
+    module = build_model(task, "gru", {"hidden_size": 16}, task.load_data("smoke"), TrainConfig(init_range=0.05))
+    assert all(p.abs().max() <= 0.05 for p in module.parameters())
+
+
+def test_bench_train_with_preset_and_overrides(tmp_path):
+    results = tmp_path / "results"
+    out = runner.invoke(
+        app,
+        ["train", "--task", "ptb", "--model", "lstm", "--preset", "zaremba-small", "--budget", "smoke",
+         "--set", "hidden_size=12", "--set", "max_epochs=2", "--results", str(results)],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert "ptb/lstm: val" in out.stdout and "2 epochs" in out.stdout
+    (row,) = json.loads(runner.invoke(app, ["leaderboard", "--results", str(results), "--format", "json"]).stdout)
+    assert row["budget"] == "fixed" and row["model"] == "lstm"
+    assert row["hyperparams"]["hidden_size"] == 12 and row["hyperparams"]["optimizer"] == "sgd"
+    assert row["hyperparams"]["lr"] == 20.0 and math.isfinite(row["test"])
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--task", "ptb", "--model", "lstm", "--preset", "nope"], "no preset 'nope'; choose one of: zaremba-small"),
+        (["--task", "ptb", "--model", "lstm", "--set", "oops"], "--set takes key=value"),
+        (["--task", "ptb", "--model", "bilstm"], "bidirectional"),
+        (["--task", "ptb", "--model", "lstm", "--budget", "smoke", "--set", "colour=3"], "colour"),
+        (["--task", "exchange-rate", "--model", "gru", "--option", "nope=1"], "has no option 'nope'; choose one of: "),
+    ],
+)
+def test_train_bad_input(args, message, tmp_path):
+    results = tmp_path / "results"
+    out = runner.invoke(app, ["train", *args, "--results", str(results)])
+    assert out.exit_code == 2, out.output
+    assert message in out.stderr and out.stderr.strip().count("\n") == 0
+    assert "Traceback" not in out.output
+
+
+def test_task_options_make_their_own_study(tmp_path):
+    results = tmp_path / "results"
+    base = ["run", "--task", "exchange-rate", "--model", "gru", "--budget", "smoke", "--trials", "1", "--results", str(results)]
+    assert runner.invoke(app, [*base, "--option", "horizon=6"]).exit_code == 0
+    assert runner.invoke(app, base).exit_code == 0
+    rows = json.loads(runner.invoke(app, ["leaderboard", "--results", str(results), "--format", "json", "--task", "exchange-rate"]).stdout)
+    assert sorted(r["task"] for r in rows) == ["exchange-rate", "exchange-rate[horizon=6]"]
