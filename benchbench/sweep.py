@@ -162,6 +162,16 @@ def _record(result) -> dict[str, Any]:
     return attrs
 
 
+def _fit(task, model, hparams, data, study, number, seed, max_epochs, results, callbacks):
+    """One training of trial `number` of `study`, logged under results/logs/<study>/trial_<number>."""
+    from benchbench.training import fit_and_test
+
+    return fit_and_test(
+        task, model, hparams, data=data, max_epochs=max_epochs, seed=seed, callbacks=callbacks,
+        log_dir=results / "logs", log_name=study.study_name, log_version=f"trial_{number}",
+    )  # fmt: skip
+
+
 def run_sweep(config: SweepConfig, *, show_progress: bool = True):
     """Run (or continue) the study of `config`; returns the optuna Study."""
     import optuna
@@ -169,7 +179,6 @@ def run_sweep(config: SweepConfig, *, show_progress: bool = True):
 
     from benchbench.results import prepare_results_dir
     from benchbench.space import suggest
-    from benchbench.training import fit_and_test
 
     task = validate(config)
     budget = task.budget(config.budget)
@@ -193,19 +202,7 @@ def run_sweep(config: SweepConfig, *, show_progress: bool = True):
         if progress is not None:
             progress.trial_started(trial.number)
             callbacks.append(progress.callback(monitor))
-        result = fit_and_test(
-            task,
-            config.model,
-            hparams,
-            budget=config.budget,
-            max_epochs=max_epochs,
-            seed=seed,
-            data=data,
-            callbacks=callbacks,
-            log_dir=results / "logs",
-            log_name=study.study_name,
-            log_version=f"trial_{trial.number}",
-        )
+        result = _fit(task, config.model, hparams, data, study, trial.number, seed, max_epochs, results, callbacks)
         for key, value in _record(result).items():
             trial.set_user_attr(key, value)
         return result.val
@@ -226,14 +223,13 @@ def train_fixed(config: FixedConfig, *, show_progress: bool = True):
     import optuna
 
     from benchbench.results import prepare_results_dir
-    from benchbench.training import fit_and_test
 
     task = validate(config)
     hparams = {name: param.centre() for name, param in task.search_space(config.model, config.budget).items()}
     hparams.update(task.preset(config.preset) if config.preset else {})
     hparams.update(dict(config.overrides))
-    max_epochs = config.max_epochs or hparams.pop("max_epochs", None) or task.budget(config.budget).max_epochs
-    hparams.pop("max_epochs", None)
+    preset_epochs = hparams.pop("max_epochs", None)
+    max_epochs = config.max_epochs or preset_epochs or task.budget(config.budget).max_epochs
     data = task.load_data(config.budget, dict(config.options))
     results = prepare_results_dir(config.results)
 
@@ -246,19 +242,8 @@ def train_fixed(config: FixedConfig, *, show_progress: bool = True):
     with progress.bar if progress is not None else nullcontext():
         if progress is not None:
             progress.trial_started(number)
-        result = fit_and_test(
-            task,
-            config.model,
-            hparams,
-            budget=config.budget,
-            max_epochs=max_epochs,
-            seed=seed,
-            data=data,
-            callbacks=[progress.callback(monitor)] if progress is not None else [],
-            log_dir=results / "logs",
-            log_name=study.study_name,
-            log_version=f"trial_{number}",
-        )
+        callbacks = [progress.callback(monitor)] if progress is not None else []
+        result = _fit(task, config.model, hparams, data, study, number, seed, max_epochs, results, callbacks)
     trial = optuna.trial.create_trial(
         params=hparams,
         distributions={k: optuna.distributions.CategoricalDistribution([v]) for k, v in hparams.items()},

@@ -255,10 +255,9 @@ def fit_and_test(
     family: str,
     hparams: dict[str, Any],
     *,
-    budget: str,
+    data: Splits,
     max_epochs: int,
     seed: int,
-    data: Splits | None = None,
     callbacks: list[pl.Callback] = (),
     log_dir: Path | None = None,
     log_name: str = "",
@@ -268,7 +267,6 @@ def fit_and_test(
     quiet_lightning()
     start = time.perf_counter()
     pl.seed_everything(seed, workers=True, verbose=False)
-    data = data if data is not None else task.load_data(budget)  # callers pass data built with their options
     train_options, _ = split_hparams(hparams)
     config = TrainConfig(max_epochs=max_epochs, seed=seed, **train_options)
     module = build_model(task, family, hparams, data, config)
