@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from benchbench.data.registry import Splits
+from benchbench.models import Backbone
 from benchbench.registry import Registry
 
 __all__ = ["HEADS", "OutputKind", "SequenceSummary"]
@@ -46,10 +47,26 @@ class LastSteps(nn.Module):
         return self.linear(out[:, -self.steps :])
 
 
+class LastStepsPerPixel(nn.Module):
+    """For a backbone whose outputs are feature maps over the frame's own pixels (channel-first):
+    the last `steps` outputs, each pixel's channels mapped to one value by a shared linear layer, a
+    1x1 convolution as in Shi et al. 2015. (B, T, C * P) -> (B, steps, P)."""
+
+    def __init__(self, channels: int, *, steps: int) -> None:
+        super().__init__()
+        self.steps, self.channels = steps, channels
+        self.linear = nn.Linear(channels, 1)
+
+    def forward(self, out: torch.Tensor) -> torch.Tensor:
+        B, _, F = out.shape
+        maps = out[:, -self.steps :].reshape(B, self.steps, self.channels, F // self.channels)  # (B, K, C, P)
+        return self.linear(maps.transpose(-1, -2)).squeeze(-1)  # (B, K, P)
+
+
 @dataclass(frozen=True)
 class OutputKind:
     name: str
-    head: Callable[[int, bool, Splits], nn.Module]  # (features, bidirectional, data) -> head module
+    head: Callable[[Backbone, Splits], nn.Module]  # (backbone, data) -> head module
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (pred, target) -> scalar
     regression: bool = False  # predictions are values in the (normalised) units of the targets
 
@@ -61,24 +78,30 @@ def _target_shape(data: Splits) -> torch.Size:
     return data.train[0][1].shape
 
 
-def _sequence_regression(features: int, bidirectional: bool, data: Splits) -> nn.Module:
+def _summary(backbone: Backbone, out: int) -> nn.Module:
+    features = backbone.output_size
+    return nn.Sequential(SequenceSummary(features, bidirectional=backbone.bidirectional), nn.Linear(features, out))
+
+
+def _sequence_regression(backbone: Backbone, data: Splits) -> nn.Module:
     (targets,) = _target_shape(data)
-    return nn.Sequential(SequenceSummary(features, bidirectional=bidirectional), nn.Linear(features, targets))
+    return _summary(backbone, targets)
 
 
-def _sequence_classification(features: int, bidirectional: bool, data: Splits) -> nn.Module:
-    return nn.Sequential(
-        SequenceSummary(features, bidirectional=bidirectional), nn.Linear(features, data.meta["num_classes"])
-    )
+def _sequence_classification(backbone: Backbone, data: Splits) -> nn.Module:
+    return _summary(backbone, data.meta["num_classes"])
 
 
-def _language_model(features: int, bidirectional: bool, data: Splits) -> nn.Module:
-    return nn.Linear(features, data.meta["vocab_size"])  # per step: (B, T, F) -> (B, T, V)
+def _language_model(backbone: Backbone, data: Splits) -> nn.Module:
+    return nn.Linear(backbone.output_size, data.meta["vocab_size"])  # per step: (B, T, F) -> (B, T, V)
 
 
-def _frame_prediction(features: int, bidirectional: bool, data: Splits) -> nn.Module:
+def _frame_prediction(backbone: Backbone, data: Splits) -> nn.Module:
     steps, pixels = _target_shape(data)
-    return LastSteps(features, pixels, steps=steps)
+    channels = backbone.spatial_channels
+    if channels is not None and channels * pixels == backbone.output_size:
+        return LastStepsPerPixel(channels, steps=steps)
+    return LastSteps(backbone.output_size, pixels, steps=steps)
 
 
 def _cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

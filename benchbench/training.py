@@ -232,7 +232,7 @@ def build_model(task: Task, family: str, hparams: dict[str, Any], data: Splits, 
     if task.causal and backbone.bidirectional:
         raise BenchError(f"task {task.name!r} predicts each step from the past; bidirectional model {family!r} would see the future")
     kind = HEADS.get(task.output)
-    head = kind.head(backbone.output_size, backbone.bidirectional, data)
+    head = kind.head(backbone, data)
     module = SequenceModel(
         backbone,
         head,

@@ -87,3 +87,20 @@ def test_task_options_make_their_own_study(tmp_path):
     assert runner.invoke(app, base).exit_code == 0
     rows = json.loads(runner.invoke(app, ["leaderboard", "--results", str(results), "--format", "json", "--task", "exchange-rate"]).stdout)
     assert sorted(r["task"] for r in rows) == ["exchange-rate", "exchange-rate[horizon=6]"]
+
+
+def test_convolutional_family_predicts_frames_per_pixel():
+    """On frames, ConvLSTM's maps go through a shared 1x1 head (Shi et al. 2015); flat families get a dense one."""
+    task = load_task("moving-digits")
+    data = task.load_data("smoke")
+    conv = build_model(task, "convlstm", {"hidden_size": 6}, data, TrainConfig())
+    dense = build_model(task, "lstm", {"hidden_size": 6}, data, TrainConfig())
+    assert sum(p.numel() for p in conv.head.parameters()) == 6 + 1
+    assert sum(p.numel() for p in dense.head.parameters()) == 6 * 256 + 256
+    x, y = data.train[0:2]
+    assert conv(x)[0].shape == y.shape == dense(x)[0].shape
+    maps = torch.randn(2, 10, 6 * 256)
+    maps2 = maps.clone()
+    maps2.view(2, 10, 6, 256)[:, -1, :, 7] += 1.0  # change pixel 7's channels at the last step only
+    changed = (conv.head(maps) != conv.head(maps2)).nonzero()
+    assert changed[:, 1].unique().tolist() == [4] and changed[:, 2].unique().tolist() == [7]

@@ -2,7 +2,8 @@
 
 A backbone is a plain `nn.Module` that knows nothing about training: it maps a batch-first input
 (B, T, input_size) and an optional initial state to outputs (B, T, output_size) and a final state.
-It exposes `output_size` (features per step) and `bidirectional` (whether step t sees steps > t).
+It exposes `output_size` (features per step), `bidirectional` (whether step t sees steps > t) and
+`spatial_channels` (set by convolutional families whose outputs are maps over the input's grid).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ class Backbone(nn.Module):
 
     output_size: int
     bidirectional: bool = False
+    # When set, each step's outputs are this many feature maps over the grid of the step's input
+    # (flattened channel-first), so a head can work per position, e.g. per pixel of a frame.
+    spatial_channels: int | None = None
 
     def forward(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
         raise NotImplementedError

@@ -163,6 +163,8 @@ class ConvLSTM(Backbone):
         self.dropout = nn.Dropout(dropout if num_layers > 1 else 0.0)
         self.output_size = channels * math.prod(grid)
         self.bidirectional = False
+        # On image (or multichannel) steps the outputs are maps over the input's own grid.
+        self.spatial_channels = channels if step_shape is not None and len(step_shape) > 1 else None
 
     def forward(
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
