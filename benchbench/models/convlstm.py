@@ -29,7 +29,9 @@ Speed: the input-to-state convolutions of all T steps run as one convolution ove
 loop; only the state-to-state convolution runs per step. On small grids (channels × cells <= 256, as
 with most vector inputs) both convolutions are applied as dense matrices built from the
 kernels once per call (the convolution applied to the identity): the same linear maps, computed as
-plain matmuls, which on a CPU beat many tiny convolutions (up to 2.5x on vectors).
+plain matmuls, which on a CPU beat many tiny convolutions (up to 2.5x on vectors). A layer in that
+form is exactly a peephole LSTM of channels × cells units with kernel-tied weights, so it runs on the
+peephole LSTM's hand-written backpropagation through time (models/lstm.py).
 """
 
 from __future__ import annotations
@@ -42,9 +44,14 @@ from torch.nn import functional as F
 
 from benchbench.errors import BenchError
 from benchbench.models._base import Backbone
+from benchbench.models.lstm import LSTMConfig, _Layout, _PeepholeLSTMFunction
 from benchbench.models.registry import MODELS
 
 __all__ = ["ConvLSTM", "convlstm"]
+
+
+def _vanilla_layout(hidden: int) -> _Layout:
+    return _Layout(LSTMConfig(), hidden)  # all gates, peepholes: the cell ConvLSTM is made of
 
 # Hidden grids up to this many features (channels × cells) use dense matrices instead of convolutions:
 # measured on CPU, dense wins clearly below ~256 (2.5x at 2 cells × 64 channels) and loses above.
@@ -77,34 +84,51 @@ class _ConvLSTMLayer(nn.Module):
         convolve = F.conv1d if len(self.grid) == 1 else F.conv2d
         return convolve(eye, weight, padding="same").flatten(1)
 
+    def _initial(self, x: torch.Tensor, state) -> tuple[torch.Tensor, torch.Tensor]:
+        if state is None:
+            zeros = x.new_zeros(x.shape[0], self.size)  # (B, N)
+            return zeros, zeros
+        return tuple(s.reshape(x.shape[0], self.size) for s in state)
+
+    def _dense_forward(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Small grids: both convolutions as dense matrices, which makes the layer a peephole LSTM of
+        N = channels × cells units whose weights are tied by the kernels and whose peepholes are the
+        Hadamard weights; it runs on the peephole LSTM's hand-written BPTT (models/lstm.py), and
+        autograd carries the weight gradients back through the matrices to the kernels."""
+        B, T = x.shape[:2]
+        N = self.size
+        order = [3, 0, 1, 2]  # our blocks are (i, f, g, o); the peephole LSTM stores (o, i, f, g)
+
+        def rows(matrix: torch.Tensor) -> torch.Tensor:  # (in, 4N) in our order -> (4N, in) in theirs
+            return matrix.T.reshape(4, N, -1)[order].reshape(4 * N, -1)
+
+        w_ih = rows(self._as_matrix(self.input_conv.weight))  # (4N, C_in * cells)
+        w_hh = rows(self._as_matrix(self.state_conv.weight))  # (4N, N)
+        bias = self.input_conv.bias.repeat_interleave(math.prod(self.grid)).view(4, N)[order].flatten()  # (4N,)
+        h, c = self._initial(x, state)
+        p_i, p_f, p_o = self.peephole.view(3, N)  # (N,) each
+        out, h, c, _ = _PeepholeLSTMFunction.apply(
+            x.reshape(B, T, -1).transpose(0, 1), h, c, None, w_ih, w_hh, bias, p_o, p_i, p_f, None, _vanilla_layout(N)
+        )  # out (T, B, N)
+        return out.transpose(0, 1), (h, c)  # (B, T, N)
+
     def forward(
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         B, T = x.shape[:2]  # x: (B, T, C_in, *grid)
         N = self.size
         if N <= _DENSE_LIMIT and x[0, 0].numel() <= _DENSE_INPUT_LIMIT:
-            # small grids: both convolutions as dense matrices (the same linear maps, far fewer kernel calls)
-            bias = self.input_conv.bias.repeat_interleave(math.prod(self.grid))  # (4N,)
-            gx = torch.addmm(bias, x.reshape(B * T, -1), self._as_matrix(self.input_conv.weight))  # (B*T, 4N)
-            dense = self._as_matrix(self.state_conv.weight)  # (N, 4N)
-        else:
-            gx = self.input_conv(x.flatten(0, 1))  # (B*T, 4 * channels, *grid)
-            dense = None
-        gx = gx.view(B, T, 4, N)  # (B, T, 4, N): input-to-state for all steps at once
+            return self._dense_forward(x, state)
+        gx = self.input_conv(x.flatten(0, 1)).view(B, T, 4, N)  # input-to-state for all steps at once
         steps = gx.unbind(1)  # T × (B, 4, N); one backward for all (indexing gx[:, t] costs O(T) each)
-        if state is None:
-            h = x.new_zeros(B, N)  # (B, N)
-            c = x.new_zeros(B, N)  # (B, N)
-        else:
-            h, c = (s.reshape(B, N) for s in state)
+        h, c = self._initial(x, state)
         peep = self.peephole.view(3, N)
         peep_if, peep_o = peep[:2], peep[2]  # (2, N), (N,)
         outputs = []
         for step in steps:
-            if dense is not None:
-                recurrent = h @ dense  # (B, 4N)
-            else:
-                recurrent = self.state_conv(h.view(B, self.channels, *self.grid))  # (B, 4 * channels, *grid)
+            recurrent = self.state_conv(h.view(B, self.channels, *self.grid))  # (B, 4 * channels, *grid)
             gates = step + recurrent.view(B, 4, N)  # (B, 4, N)
             input_forget = torch.sigmoid(gates[:, :2] + peep_if * c.unsqueeze(1))  # (B, 2, N)
             i, f = input_forget.unbind(1)  # (B, N) each
