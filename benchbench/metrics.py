@@ -34,10 +34,6 @@ class Metric:
     finalize: Callable[[Tensor], float]  # summed stats of a split -> the reported value
     label: str  # how tables name it, with units
 
-    @property
-    def higher_is_better(self) -> bool:
-        return self.direction == "maximize"
-
 
 METRICS: Registry[Metric] = Registry("metric")
 

@@ -10,7 +10,6 @@ baseline), so reading them never needs the task specs.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,13 +19,9 @@ from benchbench.errors import BenchError
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["JOURNAL", "default_results_dir", "open_storage", "prepare_results_dir", "study_name", "task_label"]
+__all__ = ["JOURNAL", "open_storage", "prepare_results_dir", "study_name", "task_label"]
 
 JOURNAL = "studies.journal"
-
-
-def default_results_dir() -> Path:
-    return Path(os.environ.get("BENCH_RESULTS") or "results")
 
 
 def prepare_results_dir(path: Path) -> Path:
