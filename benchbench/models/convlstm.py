@@ -47,7 +47,7 @@ from benchbench.models._base import Backbone
 from benchbench.models.lstm import LSTMConfig, _Layout, _PeepholeLSTMFunction
 from benchbench.models.registry import MODELS
 
-__all__ = ["ConvLSTM", "convlstm"]
+__all__ = ["ConvLSTM"]
 
 
 def _vanilla_layout(hidden: int) -> _Layout:
@@ -140,8 +140,13 @@ class _ConvLSTMLayer(nn.Module):
         return out, (h, c)
 
 
+@MODELS.register("convlstm")
 class ConvLSTM(Backbone):
-    """Stacked ConvLSTM layers; see the module docstring for how steps map onto grids."""
+    """Convolutional LSTM with peepholes (Shi et al. 2015); vectors are 1-D grids over the features.
+
+    Stacked layers share one hidden channel count; the module docstring says how steps map onto grids.
+    The class itself is the registered factory: `models.create` reads its keyword-only parameters.
+    """
 
     def __init__(
         self,
@@ -204,24 +209,3 @@ class ConvLSTM(Backbone):
             hs.append(h.view(B, self.channels, *self.grid))
             cs.append(c.view(B, self.channels, *self.grid))
         return out, (torch.stack(hs), torch.stack(cs))  # (B, T, output_size), 2 × (L, B, channels, *grid)
-
-
-@MODELS.register("convlstm")
-def convlstm(
-    *,
-    input_size: int,
-    hidden_size: int,
-    num_layers: int = 1,
-    dropout: float = 0.0,
-    step_shape: tuple[int, ...] | None = None,
-    kernel_size: int = 3,
-) -> ConvLSTM:
-    """Convolutional LSTM with peepholes (Shi et al. 2015); vectors are 1-D grids over the features."""
-    return ConvLSTM(
-        input_size=input_size,
-        hidden_size=hidden_size,
-        num_layers=num_layers,
-        dropout=dropout,
-        step_shape=step_shape,
-        kernel_size=kernel_size,
-    )
