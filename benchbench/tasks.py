@@ -32,10 +32,12 @@ def tasks_dir() -> Path:
 @dataclass(frozen=True)
 class Budget:
     name: str
-    trials: int  # trials one `bench run` adds to the study
-    max_epochs: int  # epochs per trial (median pruning may stop a trial earlier)
+    trials: int  # trials the search study holds when `bench run` is done
+    max_epochs: int  # epochs per trial (pruning may stop a trial earlier)
     dataset: dict[str, Any] = field(default_factory=dict)  # dataset options for this budget
     search: dict[str, Param] = field(default_factory=dict)  # hyperparameters this budget fixes or narrows
+    top_k: int = 1  # best search configurations retrained after the search
+    seeds: int = 3  # fresh seeds each of them is retrained with
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Task:
     extra_metrics: tuple[str, ...] = ()  # also reported on test, e.g. ("rse", "corr")
     references: tuple[Reference, ...] = ()  # published results
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)  # named fixed configurations
+    tolerance: dict[str, float] = field(default_factory=lambda: {"relative": 0.1})  # bench check's default
 
     @property
     def direction(self) -> str:
@@ -111,6 +114,8 @@ def _parse(name: str, raw: dict[str, Any], where: str) -> Task:
                 int(spec["max_epochs"]),
                 dict(spec.get("dataset", {})),
                 parse_space(spec.get("search", {}), where=f"{where} [budgets.{b}.search]"),
+                top_k=int(spec.get("top_k", 1)),
+                seeds=int(spec.get("seeds", 3)),
             )
             for b, spec in raw["budgets"].items()
         }
@@ -132,11 +137,23 @@ def _parse(name: str, raw: dict[str, Any], where: str) -> Task:
             extra_metrics=tuple(raw.get("extra_metrics", ())),
             references=tuple(Reference(**ref) for ref in raw.get("references", ())),
             presets={name: dict(values) for name, values in raw.get("presets", {}).items()},
+            tolerance=_tolerance(raw.get("check", {}).get("tolerance", {"relative": 0.1}), where),
         )
     except KeyError as missing:
         raise BenchError(f"{where}: missing required entry {missing}") from None
     except TypeError as err:
         raise BenchError(f"{where}: {err}") from None
+
+
+def _tolerance(raw: Any, where: str) -> dict[str, float]:
+    """`[check] tolerance = { relative = 0.05 }` or `{ absolute = 0.01 }`: how far a result may move
+    in the bad direction before `bench check` calls it a regression."""
+    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("relative", "absolute"):
+        raise BenchError(f"{where}: [check] tolerance must be {{ relative = R }} or {{ absolute = A }}, got {raw!r}")
+    (kind, value), = raw.items()
+    if not isinstance(value, int | float) or value < 0:
+        raise BenchError(f"{where}: [check] tolerance {kind} must be a number >= 0, got {value!r}")
+    return {kind: float(value)}
 
 
 @cache
