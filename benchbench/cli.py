@@ -29,6 +29,19 @@ app = typer.Typer(
 class Budget(str, Enum):
     smoke = "smoke"
     default = "default"
+    paper = "paper"
+
+
+class Sampler(str, Enum):
+    tpe = "tpe"
+    random = "random"
+    grid = "grid"
+
+
+class Pruner(str, Enum):
+    median = "median"
+    hyperband = "hyperband"
+    none = "none"
 
 
 class Format(str, Enum):
@@ -82,29 +95,118 @@ def _print_leaderboard(results: Path, task: str | None) -> None:
         console.print(table)
 
 
+StorageOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--storage", envvar="BENCH_STORAGE",
+        help="Optuna RDB URL shared by workers on many machines, e.g. postgresql://user:pw@host/db "
+        "(default: the results folder's journal file).",
+    ),
+]  # fmt: skip
+
+
 @app.command()
 def run(
-    task: Annotated[str, typer.Option(help="Task spec name (bench list tasks).", autocompletion=_complete_tasks)],
-    model: Annotated[str, typer.Option(help="Model family (bench list models).", autocompletion=_complete_models)],
-    trials: Annotated[Optional[int], typer.Option(help="Trials to add to the study (default: the budget's).")] = None,
-    budget: Annotated[Budget, typer.Option(help="Data sizes, epochs and trials from the task spec.")] = Budget.default,
+    task: Annotated[
+        str, typer.Option(help="Task spec name, a comma-separated list, or all (bench list tasks).", autocompletion=_complete_tasks)
+    ],
+    model: Annotated[
+        str, typer.Option(help="Model family, a comma-separated list, or all (bench list models).", autocompletion=_complete_models)
+    ],
+    budget: Annotated[Budget, typer.Option(help="Data sizes, epochs, trials and seeds from the task spec.")] = Budget.default,
+    trials: Annotated[
+        Optional[int], typer.Option(help="Trials the search holds when done (default: the budget's); rerun to continue.")
+    ] = None,
     max_epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial (default: the budget's).")] = None,
-    timeout: Annotated[Optional[float], typer.Option(help="Start no new trial after SECONDS.")] = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Start no new search trial after SECONDS.")] = None,
+    sampler: Annotated[Sampler, typer.Option(help="tpe (default), random (as Greff et al.) or grid.")] = Sampler.tpe,
+    pruner: Annotated[Pruner, typer.Option(help="Stop poor trials early: median, hyperband or none.")] = Pruner.median,
+    top_k: Annotated[Optional[int], typer.Option(help="Best configurations retrained after the search (default: the budget's).")] = None,
+    seeds: Annotated[
+        Optional[int], typer.Option(help="Fresh seeds each is retrained with (default: the budget's; 0 skips it).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Base seed of the sampler and of every trial.")] = 0,
+    jobs: Annotated[int, typer.Option(help="Worker processes on this machine (one per GPU in turn when there are GPUs).")] = 1,
+    storage: StorageOption = None,
     option: OptionsOption = None,
     results: ResultsOption = Path("results"),
 ) -> None:
-    """Run (or continue) a hyperparameter search of MODEL on TASK, then print the leaderboard."""
+    """Search hyperparameters of MODEL on TASK, retrain the best with fresh seeds, print the leaderboard.
+
+    Running the same command again continues where it stopped: finished trials are kept and trials
+    of a killed run are retried.
+    """
     with _user_errors():
-        from benchbench.sweep import SweepConfig, parse_overrides, run_sweep
+        from benchbench.sweep import SweepConfig, expand_matrix, parse_overrides, run_matrix
 
         options = parse_overrides(option or [], flag="--option")
-        config = SweepConfig(
-            task=task, model=model, budget=budget.value, trials=trials, max_epochs=max_epochs,
-            timeout=timeout, seed=seed, results=results, options=options,
-        )  # fmt: skip
-        run_sweep(config, show_progress=True)
-        _print_leaderboard(results, task)
+        cells, skipped = expand_matrix(task, model)
+        configs = [
+            SweepConfig(
+                task=t, model=m, budget=budget.value, trials=trials, max_epochs=max_epochs, timeout=timeout,
+                seed=seed, results=results, options=options, sampler=sampler.value, pruner=pruner.value,
+                top_k=top_k, seeds=seeds, storage=storage, jobs=jobs,
+            )
+            for t, m in cells
+        ]  # fmt: skip
+        for t, m, why in skipped:
+            typer.echo(f"skipping {t}/{m}: {why}", err=True)
+        failed = run_matrix(configs, skipped, show_progress=True)
+        _after_run(results, storage, [c.task for c in configs])
+        if failed:
+            for t, m, why in failed:
+                typer.echo(f"failed {t}/{m}: {why}", err=True)
+            raise BenchError(f"{len(failed)} of {len(configs)} cells could not run (listed above); the others are saved")
+
+
+def _after_run(results: Path, storage: Optional[str], tasks: list[str]) -> None:
+    """Refresh results/leaderboard.{csv,md,json} and print the leaderboard of the tasks just run."""
+    from benchbench.leaderboard import write_leaderboards
+
+    if storage is None:
+        write_leaderboards(results)
+        for name in dict.fromkeys(tasks):
+            _print_leaderboard(results, name)
+
+
+@app.command()
+def worker(
+    study: Annotated[str, typer.Option(help="The study to join, e.g. ptb/lstm/default (its /eval study too).")],
+    storage: StorageOption = None,
+    timeout: Annotated[Optional[float], typer.Option(help="Claim no new trial after SECONDS.")] = None,
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Join a running study and work on its planned trials until none is left (any machine that
+    reaches the storage can run one; pin it to a GPU with CUDA_VISIBLE_DEVICES)."""
+    with _user_errors():
+        from benchbench.results import StorageSpec, prepare_results_dir
+        from benchbench.sweep import run_worker
+
+        prepare_results_dir(results)  # logs go here
+        ran = run_worker(StorageSpec(results, storage), study, timeout=timeout)
+        typer.echo(f"{study}: this worker ran {ran} trials")
+
+
+@app.command()
+def show(
+    task: Annotated[str, typer.Option(help="Task spec name.", autocompletion=_complete_tasks)],
+    model: Annotated[str, typer.Option(help="Model family.", autocompletion=_complete_models)],
+    budget: Annotated[str, typer.Option(help="Budget of the study (fixed: bench train runs).")] = "default",
+    trial: Annotated[Optional[int], typer.Option(help="Trial number (default: the best trial).")] = None,
+    evaluation: Annotated[bool, typer.Option("--eval", help="A trial of the final evaluation instead of the search.")] = False,
+    storage: StorageOption = None,
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Print one trial's record (seed, hyperparameters, versions, commit, device, wall time, results)
+    and the command that reruns it."""
+    with _user_errors():
+        from rich.console import Console
+
+        from benchbench.results import StorageSpec
+        from benchbench.show import render_trial, trial_record
+
+        record = trial_record(StorageSpec(results, storage), task, model, budget, trial, evaluation=evaluation)
+        Console().print(render_trial(record))
 
 
 @app.command()
@@ -141,17 +243,30 @@ def train(
 @app.command()
 def leaderboard(
     results: ResultsOption = Path("results"),
-    task: Annotated[Optional[str], typer.Option(help="Only this task.", autocompletion=_complete_tasks)] = None,
+    task: Annotated[Optional[str], typer.Option(help="Only this task (and its variants).", autocompletion=_complete_tasks)] = None,
+    model: Annotated[
+        Optional[str], typer.Option(help="Only these families, comma-separated, e.g. lstm,gru.", autocompletion=_complete_models)
+    ] = None,
     format: Annotated[Format, typer.Option("--format", help="table prints; the others write to stdout.")] = Format.table,
 ) -> None:
-    """Rank the families of every task under the results folder."""
-    with _user_errors():
-        if format == Format.table:
-            _print_leaderboard(results, task)
-            return
-        from benchbench.leaderboard import collect, render
+    """Rank the families of every task under the results folder.
 
-        sys.stdout.write(render(collect(results, task=task), format.value))
+    Shows the test mean ± sd over seeds with its 95% interval, and whether each family differs
+    significantly from the best (Welch's t-test)."""
+    with _user_errors():
+        from rich.console import Console
+
+        from benchbench.leaderboard import collect, parse_names, render
+
+        frame = collect(results, task=task, model=parse_names(model, flag="--model"))
+        if frame.empty:  # on stderr for the data formats, whose output stays valid (`[]`, a header)
+            typer.echo(f"no results under {results}; run `bench run --task TASK --model MODEL` first", err=format != Format.table)
+        if format != Format.table:
+            sys.stdout.write(render(frame, format.value))
+            return
+        console = Console()
+        for table in render(frame, "table", width=console.width):
+            console.print(table)
 
 
 @app.command("list")
@@ -170,6 +285,101 @@ def list_(
                     typer.echo(f"{kind}:")
                 for name, text in describe().items():
                     typer.echo(f"{'  ' if what is None else ''}{name:<12} {text}")
+
+
+@app.command()
+def importance(
+    task: Annotated[
+        str, typer.Option(help="Task name, or a variant as stored, e.g. electricity[horizon=24].", autocompletion=_complete_tasks)
+    ],
+    model: Annotated[str, typer.Option(help="Model family.", autocompletion=_complete_models)],
+    budget: Annotated[str, typer.Option(help="Budget of the search study.")] = "default",
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Rank the hyperparameters of a search study by fANOVA importance (over its complete trials)."""
+    with _user_errors():
+        from rich.console import Console
+
+        from benchbench.importance import importance_table
+
+        Console().print(importance_table(results, task=task, model=model, budget=budget))
+
+
+@app.command()
+def report(
+    out: Annotated[Optional[Path], typer.Option(help="HTML file to write (default: RESULTS/report.html).")] = None,
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Write one self-contained HTML report (works offline) of every study under the results folder."""
+    with _user_errors():
+        from benchbench.report import write_report
+
+        typer.echo(f"wrote {write_report(results, out or results / 'report.html')}")
+
+
+@app.command()
+def dashboard(
+    results: ResultsOption = Path("results"),
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
+) -> None:
+    """Browse the studies in optuna-dashboard (pip install 'benchbench[dashboard]'); Ctrl-C stops it."""
+    with _user_errors():
+        from benchbench.dashboard import serve
+
+        serve(results, host=host, port=port)
+
+
+baseline_app = typer.Typer(help="Save the current results as the baseline `bench check` compares with.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("save")
+def baseline_save(
+    out: Annotated[Optional[Path], typer.Option(help="Baseline file (default: RESULTS/baselines/baseline.json).")] = None,
+    results: ResultsOption = Path("results"),
+    task: Annotated[Optional[str], typer.Option(help="Only this task (and its variants).", autocompletion=_complete_tasks)] = None,
+    model: Annotated[Optional[str], typer.Option(help="Only these families, comma-separated.", autocompletion=_complete_models)] = None,
+    tolerance: Annotated[
+        Optional[str],
+        typer.Option(help="relative=R or absolute=A for every cell (default: the tolerance of each task spec)."),
+    ] = None,
+) -> None:
+    """Write each task x budget x family's test value (mean over seeds) with its tolerance as a baseline."""
+    with _user_errors():
+        from benchbench.check import parse_tolerance, save_baseline
+        from benchbench.leaderboard import parse_names
+
+        path = out or results / "baselines" / "baseline.json"
+        cells = save_baseline(
+            results, path, task=task, model=parse_names(model, flag="--model"),
+            tolerance=parse_tolerance(tolerance) if tolerance is not None else None,
+        )  # fmt: skip
+        typer.echo(f"wrote {path}: {len(cells)} cells ({', '.join(c.name for c in cells)})")
+
+
+@app.command()
+def check(
+    baseline: Annotated[Path, typer.Option(help="Baseline file written by `bench baseline save`.")],
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Compare the results with a baseline saved by `bench baseline save`.
+
+    Exit 0 when every cell is within its tolerance, 1 when any regressed (worse in its metric's
+    direction beyond it), 2 on a bad baseline file or a result that is missing."""
+    with _user_errors():
+        from rich.console import Console
+
+        from benchbench.check import check_results, render_check
+
+        outcome = check_results(baseline, results)
+        Console().print(render_check(outcome))
+        if outcome.missing:
+            raise outcome.missing_error()
+        if outcome.regressed:
+            typer.echo(outcome.regressed_line())
+            raise typer.Exit(1)
+        typer.echo(f"ok: {len(outcome.comparisons)} cells within tolerance")
 
 
 if __name__ == "__main__":

@@ -1,43 +1,107 @@
-"""Results -> one DataFrame -> rich table, CSV, Markdown or JSON. Reads results; never trains.
+"""Results -> one DataFrame -> rich tables, CSV, Markdown or JSON. Reads results; never trains.
 
-One row per study (task x family x budget). Families are ranked within a task and budget by their
-best trial's validation metric, in the metric's direction; the row reports that trial's test metric,
-parameter count and hyperparameters, with trial counts and the study's total wall time.
+One row per task x budget x family. A row pairs a search study (or a fixed study, budget `fixed`)
+with its eval study `<search study>/eval` (docs/results.md):
+
+- `val`, `test`, `params`, `hyperparams`, `best_trial` come from the best search trial (best
+  validation value, in the metric's direction);
+- `test_mean`, `test_std`, `test_ci_low`, `test_ci_high`, `n_seeds` summarise the test values of the
+  eval trials that retrained that configuration with fresh seeds (`rank` 1); without any, the best
+  search trial alone (n_seeds 1, no spread);
+- families are ranked within a task and budget by `test_mean` in the metric's direction (by `val`
+  where there is no test value), and each is compared with the best by Welch's t-test over seeds.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from benchbench.errors import BenchError
 from benchbench.results import JOURNAL
 
-__all__ = ["COLUMNS", "FORMATS", "collect", "render"]
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+__all__ = ["COLUMNS", "FORMATS", "SIGNIFICANCE", "collect", "parse_names", "render", "write_leaderboards"]
 
 FORMATS = ("table", "csv", "markdown", "json")
+SIGNIFICANCE = 0.05  # p below this: significantly different from the best family
+FIXED = "fixed"  # the budget of studies holding `bench train` runs
 
-# The stable columns of every rendering, in order (JSON rows carry exactly these keys).
+# The stable columns of every rendering, in order (JSON rows carry exactly these keys; docs/results.md,
+# "Leaderboard JSON", says what each means).
 COLUMNS = [
-    "task", "budget", "rank", "model", "metric", "direction", "units", "val", "test", "test_extra",
-    "params", "trials", "complete", "pruned", "failed", "wall_time", "best_trial", "hyperparams",
-    "baseline", "baseline_label",
+    "task", "budget", "rank", "model", "metric", "direction", "units",
+    "val", "test", "test_mean", "test_std", "test_ci_low", "test_ci_high", "n_seeds", "p_value", "same_as_best",
+    "test_extra", "params", "trials", "complete", "pruned", "failed", "wall_time", "best_trial", "hyperparams",
+    "baseline", "baseline_label", "tolerance",
 ]  # fmt: skip
+_INTEGERS = ["rank", "n_seeds", "params", "trials", "complete", "pruned", "failed", "best_trial"]
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 
-def _study_row(summary, storage) -> dict[str, Any]:
-    import optuna
+def parse_names(text: str | None, *, flag: str) -> list[str] | None:
+    """A comma-separated list of names (`lstm,gru`), or None for no filter; BenchError when malformed
+    (an empty item, a space or a character no family name has)."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    bad = next((name for name in names if not _NAME.fullmatch(name)), None)
+    if bad is not None:
+        raise BenchError(f"{flag} takes names separated by commas, e.g. lstm,gru; got {text!r}")
+    return names
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _kind(attrs: dict[str, Any]) -> str:
+    """search, eval or fixed; studies written before kinds existed are search studies, or fixed ones
+    by their budget."""
+    return attrs.get("kind") or (FIXED if attrs.get("budget") == FIXED else "search")
+
+
+def _retried(trials: Iterable[FrozenTrial]) -> set[int]:
+    """Numbers of the trials that were retried: Optuna's retry callback names the original in
+    `failed_trial` and every earlier attempt of a chain of retries in `retry_history`."""
+    numbers: set[int] = set()
+    for t in trials:
+        if "failed_trial" in t.system_attrs:
+            numbers.add(t.system_attrs["failed_trial"])
+        numbers.update(t.system_attrs.get("retry_history", ()))
+    return numbers
+
+
+def _seconds(trials: Iterable[FrozenTrial]) -> float:
+    return sum(
+        (t.datetime_complete - t.datetime_start).total_seconds()
+        for t in trials
+        if t.datetime_start and t.datetime_complete
+    )
+
+
+def _mean(values: list[Any]) -> float | None:
+    finite = [v for v in values if _finite(v)]
+    return math.fsum(finite) / len(finite) if finite else None
+
+
+def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTrial]) -> dict[str, Any]:
+    """One leaderboard row from a search (or fixed) study's attributes and trials and its eval trials."""
     from optuna.trial import TrialState
 
-    study = optuna.load_study(study_name=summary.study_name, storage=storage)
-    attrs = study.user_attrs
-    trials = study.get_trials(deepcopy=False)
-    done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None and not math.isnan(t.value)]
     from benchbench.results import task_label
+    from benchbench.stats import summarize
 
+    retried = _retried(trials)
+    counted = [t for t in trials if not (t.state == TrialState.FAIL and t.number in retried)]
     row: dict[str, Any] = {
         "task": task_label(attrs.get("task"), attrs.get("task_options")),
         "budget": attrs.get("budget"),
@@ -45,60 +109,121 @@ def _study_row(summary, storage) -> dict[str, Any]:
         "metric": attrs.get("metric"),
         "direction": attrs.get("direction"),
         "units": attrs.get("units", ""),
-        "trials": len(trials),
-        "complete": sum(t.state == TrialState.COMPLETE for t in trials),
-        "pruned": sum(t.state == TrialState.PRUNED for t in trials),
-        "failed": sum(t.state == TrialState.FAIL for t in trials),
-        "wall_time": sum(
-            (t.datetime_complete - t.datetime_start).total_seconds()
-            for t in trials
-            if t.datetime_start and t.datetime_complete
-        ),
+        "trials": len(counted),
+        "complete": sum(t.state == TrialState.COMPLETE for t in counted),
+        "pruned": sum(t.state == TrialState.PRUNED for t in counted),
+        "failed": sum(t.state == TrialState.FAIL for t in counted),
+        "wall_time": _seconds(trials) + _seconds(evals),  # everything this row cost, retraining included
         "baseline": attrs.get("baseline"),
         "baseline_label": attrs.get("baseline_label", ""),
-        "val": None, "test": None, "test_extra": {}, "params": None, "best_trial": None, "hyperparams": {},
+        "tolerance": attrs.get("tolerance"),
+        "val": None, "test": None, "test_mean": None, "test_std": None, "test_ci_low": None, "test_ci_high": None,
+        "n_seeds": 0, "test_extra": {}, "params": None, "best_trial": None, "hyperparams": {}, "_tests": [],
     }  # fmt: skip
-    if done:
-        pick = min if attrs.get("direction") == "minimize" else max
-        best = pick(done, key=lambda t: t.value)
-        row.update(
-            val=best.value,
-            test=best.user_attrs.get("test"),
-            test_extra={m: best.user_attrs.get(f"test_{m}") for m in attrs.get("extra_metrics", [])},
-            params=best.user_attrs.get("params"),
-            best_trial=best.number,
-            hyperparams=dict(best.params),
-        )
+    done = [t for t in counted if t.state == TrialState.COMPLETE and _finite(t.value)]
+    if not done:
+        return row
+    pick = min if attrs.get("direction") == "minimize" else max
+    best = pick(done, key=lambda t: t.value)  # the first of equals, as optuna's best_trial
+    # Seeds of the best configuration: eval trials ranked 1 that retrained this very trial (an eval
+    # study of an earlier best is stale once the search has moved on).
+    seeds = [
+        t
+        for t in evals
+        if t.state == TrialState.COMPLETE
+        and t.user_attrs.get("rank") == 1
+        and t.user_attrs.get("source_trial", best.number) == best.number
+        and _finite(t.user_attrs.get("test"))
+    ]
+    if not seeds and _finite(best.user_attrs.get("test")):
+        seeds = [best]
+    extras = attrs.get("extra_metrics", [])
+    row.update(
+        val=best.value,
+        test=best.user_attrs.get("test"),
+        test_extra={m: _mean([t.user_attrs.get(f"test_{m}") for t in seeds]) for m in extras},
+        params=best.user_attrs.get("params"),
+        best_trial=best.number,
+        hyperparams=dict(best.params),
+        n_seeds=len(seeds),
+        _tests=[t.user_attrs["test"] for t in seeds],
+    )
+    if seeds:
+        s = summarize(row["_tests"])
+        row.update(test_mean=s.mean, test_std=s.std, test_ci_low=s.ci_low, test_ci_high=s.ci_high)
     return row
 
 
-def collect(results: Path, *, task: str | None = None) -> pd.DataFrame:
-    """Every study under `results` as one row each, ranked within task and budget."""
+def _matches(label: str, tasks: Sequence[str] | None) -> bool:
+    """A task name matches every variant of it (`electricity` matches `electricity[horizon=24]`)."""
+    return tasks is None or any(label == t or label.startswith(f"{t}[") for t in tasks)
+
+
+def collect(
+    results: Path, *, task: str | Sequence[str] | None = None, model: str | Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Every task x budget x family under `results` as one row (columns COLUMNS), ranked within
+    task and budget; `task` and `model` keep only those names (a name or a list of names)."""
     if not (results / JOURNAL).is_file():
         return pd.DataFrame(columns=COLUMNS)
-    import optuna
+    from benchbench.results import open_storage, task_label
 
-    from benchbench.results import open_storage
-
+    tasks = [task] if isinstance(task, str) else task
+    models = [model] if isinstance(model, str) else model
     storage = open_storage(results)
-    rows = [_study_row(s, storage) for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
-    frame = pd.DataFrame(rows, columns=[c for c in COLUMNS if c != "rank"])
-    if task is not None:  # a task name matches every variant of it (e.g. electricity[horizon=24])
-        frame = frame[(frame["task"] == task) | frame["task"].str.startswith(f"{task}[")]
-    if frame.empty:
+    primary, evals = [], {}
+    for study in storage.get_all_studies():
+        attrs = study.user_attrs
+        if not _matches(task_label(attrs.get("task"), attrs.get("task_options")), tasks):
+            continue
+        if models is not None and attrs.get("model") not in models:
+            continue
+        kind = _kind(attrs)
+        if kind == "eval":
+            evals[attrs.get("search_study") or study.study_name.removesuffix("/eval")] = study
+        elif kind in ("search", FIXED):
+            primary.append(study)
+
+    def trials(study) -> list[FrozenTrial]:
+        return storage.get_all_trials(storage.get_study_id_from_name(study.study_name), deepcopy=False)
+
+    rows = [
+        _row(s.user_attrs, trials(s), trials(evals[s.study_name]) if s.study_name in evals else [])
+        for s in primary
+    ]
+    if not rows:
         return pd.DataFrame(columns=COLUMNS)
-    # Rank in each metric's own direction: negate maximised metrics so "smaller is better" everywhere.
-    frame["_key"] = frame["val"].astype(float) * frame["direction"].map({"minimize": 1.0, "maximize": -1.0})
-    frame = frame.sort_values(["task", "budget", "_key", "model"], na_position="last")
-    frame["rank"] = frame.groupby(["task", "budget"])["_key"].rank(method="min").astype("Int64")
-    return frame.drop(columns="_key")[COLUMNS].reset_index(drop=True)
+    return _rank(pd.DataFrame(rows))
+
+
+def _rank(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rank within task and budget and compare every family with the best one by Welch's t-test."""
+    from benchbench.stats import welch
+
+    score = frame["test_mean"].where(frame["test_mean"].notna(), frame["val"]).astype(float)
+    # Negate maximised metrics so that smaller is better everywhere.
+    frame["_key"] = score * frame["direction"].map({"minimize": 1.0, "maximize": -1.0})
+    frame = frame.sort_values(["task", "budget", "_key", "model"], na_position="last", kind="stable")
+    frame["rank"] = frame.groupby(["task", "budget"])["_key"].rank(method="min")
+    p_values: dict[Any, float | None] = {}
+    for _, group in frame.groupby(["task", "budget"], sort=False):
+        best = group.iloc[0]
+        for index, row in group.iterrows():
+            unranked = index == best.name or pd.isna(row["rank"])
+            p_values[index] = None if unranked else welch(row["_tests"], best["_tests"])
+    frame["p_value"] = pd.Series(p_values, dtype=object)  # None, not NaN, where not computed
+    frame["same_as_best"] = [
+        bool(rank == 1 or (p is not None and p >= SIGNIFICANCE)) for rank, p in zip(frame["rank"], frame["p_value"])
+    ]
+    frame = frame.astype({c: "Int64" for c in _INTEGERS})
+    return frame[COLUMNS].reset_index(drop=True)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain JSON values (NaN -> null, numpy scalars -> Python numbers), floats at full precision."""
 
     def plain(value: Any) -> Any:
-        if isinstance(value, dict):
+        if isinstance(value, dict | list):
             return value
         if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
             return None
@@ -107,10 +232,12 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{key: plain(value) for key, value in row.items()} for row in frame.to_dict(orient="records")]
 
 
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
 def _fmt(value: Any, spec: str = ".4g") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return "—"
-    return format(value, spec)
+    return "—" if _missing(value) else format(value, spec)
 
 
 def _hparams(h: dict[str, Any]) -> str:
@@ -119,7 +246,6 @@ def _hparams(h: dict[str, Any]) -> str:
 
 def _references(task: str):
     """Published results from the task spec, when the spec is still there."""
-    from benchbench.errors import BenchError
     from benchbench.tasks import load_task
 
     try:
@@ -129,10 +255,45 @@ def _references(task: str):
 
 
 def _label(metric_name: str, units: str) -> str:
+    """How a metric is named in headers: its label, with the study's units, e.g. `RMSE (µg/m³)`."""
     from benchbench.metrics import METRICS
 
     label = METRICS.get(metric_name).label if metric_name in METRICS else metric_name
     return f"{label} ({units})" if units else label
+
+
+def _test(row: pd.Series) -> str:
+    """`mean ± std` over seeds (the mean alone for one seed)."""
+    if _missing(row["test_mean"]):
+        return "—"
+    return _fmt(row["test_mean"]) + ("" if _missing(row["test_std"]) else f" ± {_fmt(row['test_std'], '.2g')}")
+
+
+def _ci(row: pd.Series) -> str:
+    return "—" if _missing(row["test_ci_low"]) else f"[{_fmt(row['test_ci_low'])}, {_fmt(row['test_ci_high'])}]"
+
+
+def _first(row: pd.Series) -> bool:
+    return not _missing(row["rank"]) and row["rank"] == 1
+
+
+def _versus_best(row: pd.Series) -> str:
+    """`best`, `≈ p=0.31` (not significantly different from the best), `p=0.002`, or — (no test)."""
+    if _first(row) and _missing(row["p_value"]):
+        return "best"
+    if _missing(row["p_value"]):
+        return "≈" if row["same_as_best"] else "—"
+    return f"{'≈ ' if row['same_as_best'] else ''}p={row['p_value']:.2g}"
+
+
+def _trials(row: pd.Series) -> str:
+    return f"{row['trials']} ({row['complete']}/{row['pruned']}/{row['failed']})"
+
+
+LEGEND = (
+    "test: mean ± sd over the seeds that retrained the best configuration, with the 95% t interval of the mean; "
+    f"≈: not significantly different from the best (Welch's t-test, p ≥ {SIGNIFICANCE})"
+)
 
 
 def _rich_tables(frame: pd.DataFrame, width: int):
@@ -145,58 +306,95 @@ def _rich_tables(frame: pd.DataFrame, width: int):
         label = _label(first["metric"], first["units"])
         extras = list(first["test_extra"])
         better = "lower" if first["direction"] == "minimize" else "higher"
-        setting = "fixed configurations (bench train)" if budget == "fixed" else f"budget {budget}"
+        setting = "fixed configurations (bench train)" if budget == FIXED else f"budget {budget}"
         table = Table(title=escape(f"{task} · {setting} · {label}, {better} is better"), title_justify="left")
-        columns = [("#", "right"), ("model", "left"), ("val", "right"), ("test", "right")]
+        columns = [("#", "right"), ("model", "left"), (f"val {label}", "right"), (f"test {label}", "right")]
+        columns += [("95% CI", "right"), ("seeds", "right"), ("vs best", "left")]
         columns += [(f"test {_label(m, '')}", "right") for m in extras]
         columns += [("params", "right"), ("trials c/p/f", "right"), ("time", "right")]
         for column, justify in columns:
-            table.add_column(column, justify=justify, no_wrap=True)
+            table.add_column(escape(column), justify=justify, no_wrap=True)
         if wide:
-            table.add_column("best hyperparameters", overflow="fold")
+            table.add_column("hyperparameters", overflow="fold")
         for _, row in group.iterrows():
-            cells = [_fmt(row["rank"], "d"), row["model"], _fmt(row["val"]), _fmt(row["test"])]
+            cells = [_fmt(row["rank"], "d"), row["model"], _fmt(row["val"]), _test(row), _ci(row)]
+            cells += [_fmt(row["n_seeds"], "d"), _versus_best(row)]
             cells += [_fmt(row["test_extra"].get(m)) for m in extras]
-            cells += [
-                _fmt(row["params"], ",d") if row["params"] is not None and not pd.isna(row["params"]) else "—",
-                f"{row['trials']} ({row['complete']}/{row['pruned']}/{row['failed']})",
-                f"{row['wall_time']:.0f}s",
-            ]
+            cells += [_fmt(row["params"], ",d"), _trials(row), f"{row['wall_time']:.0f}s"]
             table.add_row(
                 *map(escape, cells), *([escape(_hparams(row["hyperparams"]))] if wide else []),
-                style="bold green" if row["rank"] == 1 else None,
+                style="bold green" if _first(row) else None,
             )  # fmt: skip
         blank = [""] * (len(columns) - 4)
-        if first["baseline"] is not None and not pd.isna(first["baseline"]):
+        has_baseline = not _missing(first["baseline"])
+        if has_baseline:
             value = _fmt(first["baseline"])
-            table.add_row("", "baseline", value, value, *blank, *([escape(first["baseline_label"])] if wide else []), style="dim")
+            note = [escape(first["baseline_label"])] if wide else []
+            table.add_row("", "baseline", value, value, *blank, *note, style="dim")
         for ref in _references(task):
-            note = f"{ref.source}{' · ' + ref.note if ref.note else ''}"
-            table.add_row(
-                "", f"published {ref.model}", _fmt(ref.val), _fmt(ref.test), *blank, *([escape(note)] if wide else []),
-                style="dim italic",
-            )  # fmt: skip
+            note = [escape(f"{ref.source}{' · ' + ref.note if ref.note else ''}")] if wide else []
+            table.add_row("", escape(f"published {ref.model}"), _fmt(ref.val), _fmt(ref.test), *blank, *note, style="dim italic")
+        lines = [LEGEND]
         if not wide:
             best = group.iloc[0]
-            lines = [f"best: {_hparams(best['hyperparams'])}"] if best["hyperparams"] else []
-            if first["baseline"] is not None and not pd.isna(first["baseline"]):
-                lines.append(f"baseline: {first['baseline_label']}")
+            lines += [f"best: {_hparams(best['hyperparams'])}"] if best["hyperparams"] else []
+            lines += [f"baseline: {first['baseline_label']}"] if has_baseline else []
             lines += [f"published {r.model}: {r.source}{' · ' + r.note if r.note else ''}" for r in _references(task)]
-            table.caption, table.caption_justify = escape("\n".join(lines)), "left"
+        table.caption, table.caption_justify = escape("\n".join(lines)), "left"
         yield table
+
+
+_MARKDOWN = [
+    "task", "budget", "#", "model", "metric", "val", "test mean ± sd", "95% CI", "seeds", "vs best", "params",
+    "trials c/p/f", "time (s)", "hyperparameters",
+]  # fmt: skip
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    """One GitHub table (one header row, plain text), then the legend: pastes into a PR as it is."""
+
+    def cell(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(_MARKDOWN) + " |", "|" + "|".join("---:" if c in ("#", "seeds") else "---" for c in _MARKDOWN) + "|"]
+    for _, row in frame.iterrows():
+        arrow = "↓" if row["direction"] == "minimize" else "↑"
+        cells = [
+            row["task"], row["budget"], _fmt(row["rank"], "d"), row["model"], f"{_label(row['metric'], row['units'])} {arrow}",
+            _fmt(row["val"]), _test(row), _ci(row), _fmt(row["n_seeds"], "d"), _versus_best(row),
+            _fmt(row["params"], ",d"), _trials(row), f"{row['wall_time']:.0f}", _hparams(row["hyperparams"]),
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(cell(str(c)) for c in cells) + " |")
+    if not frame.empty:
+        lines += ["", LEGEND + "."]
+    return "\n".join(lines) + "\n"
 
 
 def render(frame: pd.DataFrame, fmt: str, *, width: int = 120) -> str | list:
     """The leaderboard as text (csv, markdown, json) or as rich renderables (table, for a terminal
-    `width` columns wide)."""
+    `width` columns wide). CSV and JSON carry every column of COLUMNS; Markdown and the table are
+    the human views."""
     if fmt == "table":
         return list(_rich_tables(frame, width))
     if fmt == "json":
         return json.dumps(_records(frame), indent=2) + "\n"
-    as_json = {c: frame[c].map(lambda h: json.dumps(h, sort_keys=True)) for c in ("hyperparams", "test_extra")}
-    flat = frame.assign(**as_json)
-    if fmt == "csv":
-        return flat.to_csv(index=False)
     if fmt == "markdown":
-        return flat.to_markdown(index=False) + "\n"
+        return _markdown(frame)
+    if fmt == "csv":
+        as_json = {c: frame[c].map(lambda v: json.dumps(v, sort_keys=True)) for c in ("hyperparams", "test_extra", "tolerance")}
+        return frame.assign(**as_json).to_csv(index=False)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def write_leaderboards(results: Path) -> None:
+    """Write `leaderboard.csv`, `.md` and `.json` into `results`, each replaced atomically: all three
+    are rendered before any is written, so an error leaves the previous files as they were.
+    An empty results folder gets empty leaderboards; a missing one is left alone."""
+    from benchbench.atomic import write_text_atomic
+
+    if not results.is_dir():
+        return
+    frame = collect(results)
+    texts = {f"leaderboard.{ext}": render(frame, fmt) for ext, fmt in (("csv", "csv"), ("md", "markdown"), ("json", "json"))}
+    for name, text in texts.items():
+        write_text_atomic(results / name, text)

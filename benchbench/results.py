@@ -11,6 +11,7 @@ baseline), so reading them never needs the task specs.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ from benchbench.errors import BenchError
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["JOURNAL", "open_storage", "prepare_results_dir", "study_name", "task_label"]
+__all__ = ["JOURNAL", "StorageSpec", "open_storage", "prepare_results_dir", "study_name", "task_label"]
 
 JOURNAL = "studies.journal"
 
@@ -46,10 +47,72 @@ def study_name(task: str, family: str, budget: str, options: dict | None = None)
     return f"{task_label(task, options)}/{family}/{budget}"
 
 
-def open_storage(results: Path) -> optuna.storages.BaseStorage:
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+# RDB storages: a worker's heartbeat every HEARTBEAT seconds; a RUNNING trial silent for GRACE seconds
+# belongs to a dead worker, is marked failed and retried. BENCH_HEARTBEAT / BENCH_GRACE override.
+HEARTBEAT = 30
+GRACE = 120
+RDB_SCHEMES = ("postgresql", "sqlite")
 
-    path = str(results / JOURNAL)
-    # The open(O_EXCL) lock works on every filesystem, network mounts included.
-    return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+
+@dataclass(frozen=True)
+class StorageSpec:
+    """Where studies live: the journal file of a results folder, or an RDB URL shared by many machines."""
+
+    results: Path  # results folder: journal (when no url), logs, leaderboards
+    url: str | None = None  # e.g. postgresql://user:pw@host/db
+
+    def __post_init__(self) -> None:
+        if self.url is not None:
+            scheme = self.url.split(":", 1)[0].split("+", 1)[0]
+            if scheme not in RDB_SCHEMES or "://" not in self.url:
+                raise BenchError(
+                    f"--storage {_redact(self.url)!r} is not a supported URL; use postgresql://user:pw@host/db "
+                    "or sqlite:///path.db (or leave it out to use the results folder's journal)"
+                )
+
+    @property
+    def label(self) -> str:
+        return _redact(self.url) if self.url else str(self.results / JOURNAL)
+
+    def open(self) -> optuna.storages.BaseStorage:
+        return open_storage(self.results, self.url)
+
+
+def _redact(url: str) -> str:
+    """A URL fit to print: the password replaced by ***."""
+    head, sep, tail = url.partition("://")
+    if "@" in tail and ":" in tail.split("@", 1)[0]:
+        user = tail.split("@", 1)[0].split(":", 1)[0]
+        return f"{head}{sep}{user}:***@{tail.split('@', 1)[1]}"
+    return url
+
+
+def open_storage(results: Path, url: str | None = None) -> optuna.storages.BaseStorage:
+    """The journal file in `results`, or Optuna's RDB storage at `url` with worker heartbeats."""
+    if url is None:
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+
+        path = str(results / JOURNAL)
+        # The open(O_EXCL) lock works on every filesystem, network mounts included.
+        return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+
+    import os
+
+    from optuna.storages import RDBStorage
+
+    from benchbench.workers import retry_stale_trial
+
+    try:
+        return RDBStorage(
+            url,
+            engine_kwargs={"pool_pre_ping": True},
+            heartbeat_interval=int(os.environ.get("BENCH_HEARTBEAT", HEARTBEAT)),
+            grace_period=int(os.environ.get("BENCH_GRACE", GRACE)),
+            heartbeat_stale_trial_callback=retry_stale_trial,
+        )
+    except ModuleNotFoundError as err:
+        raise BenchError(f"--storage {_redact(url)}: {err.name} is not installed; pip install 'benchbench[postgres]'") from None
+    except Exception as err:  # sqlalchemy's OperationalError and friends: the server is not reachable
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise BenchError(f"cannot open storage {_redact(url)}: {first}") from None

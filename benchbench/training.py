@@ -25,7 +25,7 @@ from torch import nn
 from benchbench import models
 from benchbench.batching import is_stream, make_loader
 from benchbench.data.registry import Splits
-from benchbench.errors import BenchError
+from benchbench.errors import BenchError, Diverged
 from benchbench.heads import HEADS, OutputKind
 from benchbench.metrics import METRICS, Metric
 from benchbench.tasks import Task
@@ -45,6 +45,7 @@ class TrainConfig:
     lr_decay_after: int = 0  # epochs at the initial learning rate before decay starts
     init_range: float | None = None  # initialise every parameter from U[-r, r]; None keeps torch's init
     embedding_size: int | None = None  # token embedding width; None uses hidden_size
+    input_noise: float = 0.0  # std of Gaussian noise added to real-valued inputs while training
     bptt: int = 35  # truncated-BPTT window on token streams
     eval_batch_size: int | None = None  # None: 10 streams for language modelling, else max(batch, 256)
     max_epochs: int = 10  # epochs unless pruning stops earlier
@@ -127,6 +128,9 @@ class SequenceModel(pl.LightningModule):
         self._reset("train")
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        if self.config.input_noise > 0 and x.is_floating_point():  # Greff et al.'s input noise
+            batch = (x + self.config.input_noise * torch.randn_like(x), y)
         pred, y = self._step(batch, "train")
         loss = self.kind.loss(pred, y)
         self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
@@ -177,6 +181,26 @@ class SequenceModel(pl.LightningModule):
             optimizer, lambda epoch: c.lr_decay ** max(epoch + 1 - c.lr_decay_after, 0)
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "epoch"}}
+
+
+class FiniteGuard(pl.Callback):
+    """Stops a diverging run: a NaN or infinite epoch training loss or validation metric raises
+    `Diverged`, so the trial fails with the reason recorded and the sweep goes on."""
+
+    def __init__(self, monitor: str) -> None:
+        self.monitor = monitor
+
+    def _check(self, trainer: pl.Trainer, name: str) -> None:
+        value = trainer.callback_metrics.get(name)
+        if value is not None and not torch.isfinite(value).all():
+            raise Diverged(f"{name} is {float(value)} at epoch {trainer.current_epoch}")
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._check(trainer, "train_loss")
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._check(trainer, self.monitor)
 
 
 class BestState(pl.Callback):
@@ -283,7 +307,7 @@ def fit_and_test(
         devices=1,
         max_epochs=max_epochs,
         gradient_clip_val=config.gradient_clip,
-        callbacks=[best, *callbacks],
+        callbacks=[FiniteGuard(monitor), best, *callbacks],
         logger=logger,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -302,8 +326,10 @@ def fit_and_test(
     if best.state is not None:
         module.load_state_dict(best.state)
     (scores,) = trainer.test(module, dataloaders=loader("test", eval_batch, False), verbose=False)
+    if best.best is None:
+        raise Diverged(f"{monitor} was never finite")
     return RunResult(
-        val=best.best if best.best is not None else float("nan"),
+        val=best.best,
         test=float(scores[f"test_{task.metric}"]),
         params=sum(p.numel() for p in module.parameters() if p.requires_grad),
         epochs=trainer.current_epoch,

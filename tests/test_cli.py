@@ -27,12 +27,12 @@ def _trials(results, name="adding/lstm/smoke"):
 
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory):
-    """Two 2-trial smoke runs of the same study: the second must continue the first."""
+    """A 2-trial smoke run, then the same study planned to 4 trials: the second run continues the first."""
     results = tmp_path_factory.mktemp("swept") / "results"
     first = bench("run", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--trials", 2, "--results", results)
     assert first.exit_code == 0, first.output
     after_first = [t.params for t in _trials(results)]
-    second = bench("run", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--trials", 2, "--results", results)
+    second = bench("run", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--trials", 4, "--results", results)
     assert second.exit_code == 0, second.output
     return results, first, second, after_first
 
@@ -59,6 +59,62 @@ def test_second_run_continues_the_study_without_repeats(swept):
     assert [t.user_attrs["seed"] for t in trials] == [0, 1, 2, 3]
     params = [json.dumps(t.params, sort_keys=True) for t in trials]
     assert len(set(params)) == 4  # no configuration repeated
+
+
+def test_same_command_again_runs_nothing_new(swept):
+    results, *_ = swept
+    before = [(t.number, t.state, t.value) for t in _trials(results)]
+    evals = len(_trials(results, "adding/lstm/smoke/eval"))
+    again = bench("run", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--trials", 4, "--results", results)
+    assert again.exit_code == 0, again.output
+    assert [(t.number, t.state, t.value) for t in _trials(results)] == before
+    assert len(_trials(results, "adding/lstm/smoke/eval")) == evals
+
+
+def test_best_configuration_retrained_with_fresh_seeds(swept):
+    results, *_ = swept
+    search = _trials(results)
+    best = min((t for t in search if t.value is not None), key=lambda t: t.value)
+    evals = [t for t in _trials(results, "adding/lstm/smoke/eval") if t.user_attrs["source_trial"] == best.number]
+    assert sorted(t.user_attrs["seed"] for t in evals) == [10_000, 10_001, 10_002]  # smoke budget: 3 seeds
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in evals)
+    assert all(t.user_attrs["hparams"] == best.user_attrs["hparams"] for t in evals)
+    assert len({t.user_attrs["test"] for t in evals}) == 3  # fresh seeds: different runs
+
+
+def test_every_trial_records_its_provenance(swept):
+    results, *_ = swept
+    for trial in _trials(results) + _trials(results, "adding/lstm/smoke/eval"):
+        attrs = trial.user_attrs
+        assert {"seed", "hparams", "provenance", "command", "wall_time", "device"} <= set(attrs)
+        prov = attrs["provenance"]
+        assert prov["torch"] and prov["optuna"] and prov["lightning"] and prov["python"] and prov["host"]
+        assert f"--seed {attrs['seed']}" in attrs["command"] and attrs["command"].startswith("bench train")
+
+
+def test_show_prints_record_and_rerun_command(swept):
+    results, *_ = swept
+    out = bench("show", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--results", results)
+    assert out.exit_code == 0, out.output
+    assert "rerun: bench train --task adding --model lstm --budget smoke --seed" in out.output.replace("\n", " ")
+    assert "torch" in out.output and "seed" in out.output
+    missing = runner.invoke(app, ["show", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--trial", "99", "--results", str(results)])
+    assert missing.exit_code == 2 and "no trial 99" in missing.stderr
+
+
+def test_rerun_command_reproduces_the_trial(swept, tmp_path):
+    """The command `bench show` prints trains the same configuration with the same seed: same result."""
+    import shlex
+
+    results, *_ = swept
+    trial = next(t for t in _trials(results) if t.state == optuna.trial.TrialState.COMPLETE)
+    words = shlex.split(trial.user_attrs["command"])
+    assert words[:2] == ["bench", "train"]
+    out = bench(*words[1:], "--results", tmp_path)
+    assert out.exit_code == 0, out.output
+    (rerun,) = _trials(tmp_path, "adding/lstm/fixed")
+    assert rerun.user_attrs["test"] == pytest.approx(trial.user_attrs["test"], rel=1e-5)
+    assert rerun.value == pytest.approx(trial.value, rel=1e-5)
 
 
 def test_leaderboard_json(swept):

@@ -1,0 +1,449 @@
+"""One self-contained HTML report of a results folder. Reads results; never trains.
+
+Per task and budget: the leaderboard (`benchbench.leaderboard.collect`, one table) and a comparison of
+the families' test metric with 95% confidence intervals. Per study: its optimization history, the
+validation curve of every trial (Lightning's CSV logs), fANOVA hyperparameter importances and a
+parallel-coordinates plot. plotly.js is embedded once, inline in the page's head, so the page works
+offline and every figure draws with that copy. A panel that cannot be drawn (too few trials, no
+logs) shows a one-line note instead, and every section has a stable id and class.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import re
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from benchbench.errors import BenchError
+
+if TYPE_CHECKING:
+    import optuna
+    import plotly.graph_objects as go
+
+__all__ = ["CONFIDENCE", "build_report", "write_report"]
+
+CONFIDENCE = 0.95  # of the intervals the comparison draws when the leaderboard has none
+_HEIGHT = 360  # px, every figure (two per row)
+_PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", sans-serif;
+       margin: 0 auto; padding: 1.5rem 2rem 4rem; max-width: 1400px; color: #1f2328; }
+h1 { margin-bottom: .2rem; } h2 { margin-top: 2.5rem; border-bottom: 2px solid #d0d7de; padding-bottom: .3rem; }
+h3 { margin: 2rem 0 .2rem; } h4 { margin: .2rem 0 .4rem; font-weight: 600; }
+.meta, .summary { color: #59636e; margin-top: 0; }
+nav ul { columns: 2; margin: .5rem 0; }
+table.leaderboard { border-collapse: collapse; font-size: .9rem; margin: .8rem 0; }
+table.leaderboard th, table.leaderboard td { border-bottom: 1px solid #d0d7de; padding: .3rem .6rem; text-align: right; }
+table.leaderboard th { background: #f6f8fa; }
+table.leaderboard td.text, table.leaderboard th.text { text-align: left; }
+table.leaderboard td.hparams { text-align: left; font-family: ui-monospace, monospace; font-size: .8rem; }
+table.leaderboard tr.best td { background: #dafbe1; font-weight: 600; }
+table.leaderboard tr.reference td { color: #59636e; font-style: italic; }
+.panels { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 1rem; }
+.panel { border: 1px solid #d0d7de; border-radius: 6px; padding: .6rem; min-width: 0; }
+.comparison { max-width: 900px; }
+p.note { color: #59636e; font-style: italic; }
+"""
+
+
+def _esc(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def _slug(text: str) -> str:
+    """An id-safe form of a task label or study name: `electricity[horizon=24]/gru/default` ->
+    `electricity-horizon-24-gru-default`."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return value is not None and value is not pd.NA and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(value: Any, spec: str = ".4g") -> str:
+    return format(float(value), spec) if _finite(value) else "—"
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{_esc(text)}</p>'
+
+
+def _metric_label(metric: str, units: str) -> str:
+    from benchbench.metrics import METRICS
+
+    label = METRICS.get(metric).label if metric in METRICS else metric
+    return f"{label} ({units})" if units else label
+
+
+class _Figures:
+    """Turns plotly figures into HTML snippets that draw with the page's one copy of plotly.js."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def html(self, fig: go.Figure, div_id: str) -> str:
+        fig.update_layout(
+            template="plotly_white", height=_HEIGHT, title_text="", margin={"l": 60, "r": 20, "t": 30, "b": 50}
+        )
+        snippet = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=_PLOTLY_CONFIG)
+        self.count += 1
+        return f'<div class="figure">{snippet}</div>'
+
+    def library(self) -> str:
+        """plotly.js itself, inline, for the page's head: with it there once, before any figure, every
+        figure draws wherever it sits in the page and nothing is fetched from the network."""
+        from plotly.offline import get_plotlyjs
+
+        return f'<script type="text/javascript">{get_plotlyjs()}</script>' if self.count else ""
+
+
+def _integer_ticks(count: int) -> dict[str, Any]:
+    """Axis settings for epochs or trial numbers: whole numbers only, at most about ten ticks."""
+    return {"tick0": 0, "dtick": max(1, math.ceil(count / 10))}
+
+
+def _panel(kind: str, name: str, title: str, body: str) -> str:
+    return f'<div class="panel {kind}" id="{kind}-{_slug(name)}"><h4>{_esc(title)}</h4>{body}</div>'
+
+
+# --- leaderboard -------------------------------------------------------------------------------------
+
+
+def _has(group: pd.DataFrame, column: str) -> bool:
+    """Whether the leaderboard has `column` with a value for some row (older versions lack it)."""
+    return column in group.columns and group[column].map(_finite).any()
+
+
+def _hparams(hparams: Any) -> str:
+    if not isinstance(hparams, dict):
+        return ""
+    return " ".join(f"{k}={_num(v) if isinstance(v, float) else v}" for k, v in hparams.items())
+
+
+def _references(task: str) -> tuple:
+    """Published results from the task spec, when the spec is still there."""
+    from benchbench.tasks import load_task
+
+    try:
+        return load_task(task.split("[", 1)[0]).references
+    except BenchError:
+        return ()
+
+
+def _leaderboard_table(group: pd.DataFrame) -> str:
+    """The group's rows as an HTML table, the rank-1 row highlighted; the final evaluation's columns
+    (mean ± sd over seeds, confidence interval, significance against the best) when the leaderboard
+    has them."""
+    first = group.iloc[0]
+    extras = list(first["test_extra"]) if isinstance(first["test_extra"], dict) else []
+    seeds = _has(group, "test_mean")
+    head = ["#", "model", "val", "test (best trial)", *(f"test {m}" for m in extras)]
+    if seeds:
+        head += ["test mean ± sd", f"{CONFIDENCE:.0%} CI", "seeds", "p vs best", "same as best"]
+    head += ["params", "trials c/p/f", "time", "best hyperparameters"]
+    text_columns = {1, len(head) - 1}
+
+    def cells(row: pd.Series) -> list[str]:
+        out = [_num(row["rank"], ".0f"), row["model"], _num(row["val"]), _num(row["test"])]
+        out += [_num(row["test_extra"].get(m)) for m in extras]
+        if seeds:
+            same = row.get("same_as_best")
+            out += [
+                _num(row.get("test_mean")) + (f" ± {_num(row.get('test_std'), '.2g')}" if _finite(row.get("test_std")) else ""),
+                f"[{_num(row.get('test_ci_low'))}, {_num(row.get('test_ci_high'))}]" if _finite(row.get("test_ci_low")) else "—",
+                _num(row.get("n_seeds"), ".0f"),
+                _num(row.get("p_value"), ".2g"),
+                "—" if same is None or same is pd.NA or (isinstance(same, float) and math.isnan(same)) else ("yes" if same else "no"),
+            ]  # fmt: skip
+        out += [
+            _num(row["params"], ",.0f"),
+            f"{row['trials']} ({row['complete']}/{row['pruned']}/{row['failed']})",
+            f"{float(row['wall_time']):.0f}s",
+            _hparams(row["hyperparams"]),
+        ]
+        return out
+
+    rows = [("best" if _finite(row["rank"]) and row["rank"] == 1 else "", cells(row)) for _, row in group.iterrows()]
+    blank = [""] * (len(head) - 5)
+    if _finite(first["baseline"]):
+        value = _num(first["baseline"])
+        rows.append(("reference", ["", "baseline", value, value, *blank, first["baseline_label"] or ""]))
+    for ref in _references(first["task"]):
+        note = f"{ref.source}{' · ' + ref.note if ref.note else ''}"
+        rows.append(("reference", ["", f"published {ref.model}", _num(ref.val), _num(ref.test), *blank, note]))
+
+    def td(i: int, value: str) -> str:
+        kind = "hparams" if i == len(head) - 1 else ("text" if i in text_columns else "")
+        return f'<td class="{kind}">{_esc(value)}</td>' if kind else f"<td>{_esc(value)}</td>"
+
+    header = "".join(f'<th class="text">{_esc(h)}</th>' if i in text_columns else f"<th>{_esc(h)}</th>" for i, h in enumerate(head))
+    body = "".join(
+        f'<tr class="{kind}">' + "".join(td(i, v) for i, v in enumerate(values)) + "</tr>" for kind, values in rows
+    )
+    return f'<table class="leaderboard"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
+
+
+# --- family comparison -------------------------------------------------------------------------------
+
+
+def _interval(values: list[float]) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval of `values` (at least two)."""
+    from scipy import stats
+
+    mean = sum(values) / len(values)
+    sem = float(stats.sem(values))
+    if sem == 0.0:  # identical values: the interval is the point itself
+        return mean, mean, mean
+    low, high = stats.t.interval(CONFIDENCE, len(values) - 1, loc=mean, scale=sem)
+    return mean, float(low), float(high)
+
+
+def _eval_tests(storage: optuna.storages.BaseStorage, names: set[str], study: str) -> list[float]:
+    """Test values of the final evaluation of the study's best configuration (rank 1), if it ran."""
+    import optuna
+    from optuna.trial import TrialState
+
+    name = f"{study}/eval"
+    if name not in names:
+        return []
+    trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return [t.user_attrs["test"] for t in trials if t.user_attrs.get("rank", 1) == 1 and _finite(t.user_attrs.get("test"))]
+
+
+def _estimate(row: pd.Series, storage, names: set[str]) -> tuple[float, float | None, float | None, int] | None:
+    """(test value, CI low, CI high, seeds) of one family: the leaderboard's interval, else one from
+    its eval trials, else its best trial's test value alone; None without any test value."""
+    if _finite(row.get("test_ci_low")) and _finite(row.get("test_ci_high")):
+        centre = row.get("test_mean") if _finite(row.get("test_mean")) else row["test"]
+        seeds = int(row["n_seeds"]) if _finite(row.get("n_seeds")) else 0
+        return float(centre), float(row["test_ci_low"]), float(row["test_ci_high"]), seeds
+    tests = _eval_tests(storage, names, f"{row['task']}/{row['model']}/{row['budget']}")
+    if len(tests) >= 2:
+        mean, low, high = _interval(tests)
+        return mean, low, high, len(tests)
+    if _finite(row["test"]):
+        return float(row["test"]), None, None, 1
+    return None
+
+
+def _comparison(figures: _Figures, group: pd.DataFrame, storage, names: set[str], key: str) -> str:
+    import plotly.graph_objects as go
+
+    first = group.iloc[0]
+    estimates = {row["model"]: _estimate(row, storage, names) for _, row in group.iterrows()}
+    points = {model: e for model, e in estimates.items() if e is not None}
+    title = f"test {_metric_label(first['metric'], first['units'])} by family, {CONFIDENCE:.0%} confidence intervals"
+    if not points:
+        return _panel("comparison", key, title, _note("no complete trial yet: nothing to compare"))
+    models = list(points)
+    y = [points[m][0] for m in models]
+    fig = go.Figure(
+        go.Scatter(
+            x=models, y=y, mode="markers", marker={"size": 11},
+            error_y={
+                "type": "data", "symmetric": False, "thickness": 2, "width": 8,
+                "array": [None if points[m][2] is None else points[m][2] - points[m][0] for m in models],
+                "arrayminus": [None if points[m][1] is None else points[m][0] - points[m][1] for m in models],
+            },
+            customdata=[[points[m][3]] for m in models],
+            hovertemplate="%{x}: %{y:.4g} (%{customdata[0]} seed(s))<extra></extra>",
+            name="test",
+        )
+    )  # fmt: skip
+    if _finite(first["baseline"]):
+        fig.add_hline(
+            y=float(first["baseline"]), line_dash="dash", line_color="#888",
+            annotation_text=f"baseline: {first['baseline_label']}", annotation_position="top left",
+        )  # fmt: skip
+    # Categories sit half a slot in from the edges, so two families are not pinned to the frame.
+    fig.update_layout(
+        xaxis_title="family", xaxis_range=[-0.5, len(models) - 0.5], yaxis_title=f"test {first['metric']}", showlegend=False
+    )
+    lone = [m for m in models if points[m][1] is None]
+    notes = [f"{m}: {points[m][3]} seeds" for m in models if points[m][1] is not None]
+    body = figures.html(fig, f"fig-comparison-{key}")
+    if notes:
+        body += _note("error bars over the final evaluation's seeds of the best configuration · " + ", ".join(notes))
+    if lone:
+        body += _note(f"no interval for {', '.join(lone)}: one test value only (the best trial), no evaluation over several seeds yet")
+    return _panel("comparison", key, title, body)
+
+
+# --- per study ---------------------------------------------------------------------------------------
+
+
+def _complete(study: optuna.Study) -> list:
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return [t for t in trials if _finite(t.value)]
+
+
+def _history(figures: _Figures, study: optuna.Study, complete: list) -> str:
+    from optuna.visualization import plot_optimization_history
+
+    title = "optimization history (validation value per trial)"
+    if not complete:
+        return _panel("history", study.study_name, title, _note("no complete trial yet"))
+    fig = plot_optimization_history(study)
+    fig.update_xaxes(**_integer_ticks(len(study.trials)))
+    fig.update_yaxes(title_text=f"val {study.user_attrs.get('metric', '')}")
+    return _panel("history", study.study_name, title, figures.html(fig, f"fig-history-{_slug(study.study_name)}"))
+
+
+def _curve(path: Path, column: str) -> pd.Series | None:
+    """The validation metric per epoch from one trial's Lightning CSV log (its last value per epoch)."""
+    try:
+        log = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    if column not in log.columns or "epoch" not in log.columns:
+        return None
+    values = log.dropna(subset=[column]).groupby("epoch")[column].last()
+    return values if not values.empty else None
+
+
+def _curves(figures: _Figures, results: Path, study: optuna.Study) -> str:
+    import plotly.graph_objects as go
+    from optuna.trial import TrialState
+
+    metric = study.user_attrs.get("metric", "")
+    title = f"learning curves (validation {metric} per epoch)"
+    logs = results / "logs" / study.study_name
+    fig = go.Figure()
+    for trial in study.get_trials(deepcopy=False):
+        curve = _curve(logs / f"trial_{trial.number}" / "metrics.csv", f"val_{metric}")
+        if curve is None:
+            continue
+        pruned = trial.state == TrialState.PRUNED
+        fig.add_trace(
+            go.Scatter(
+                x=curve.index, y=curve.values, mode="lines+markers", name=f"trial {trial.number}{' (pruned)' if pruned else ''}",
+                line={"dash": "dot" if pruned else "solid"}, marker={"size": 5},
+            )
+        )  # fmt: skip
+    if not fig.data:
+        return _panel("curves", study.study_name, title, _note(f"no per-epoch logs under {logs}"))
+    epochs = max(len(trace.x) for trace in fig.data)
+    fig.update_xaxes(title_text="epoch", **_integer_ticks(epochs))
+    fig.update_yaxes(title_text=f"val {metric}")
+    return _panel("curves", study.study_name, title, figures.html(fig, f"fig-curves-{_slug(study.study_name)}"))
+
+
+def _importance(figures: _Figures, study: optuna.Study) -> str:
+    import plotly.graph_objects as go
+
+    from benchbench.importance import param_importances
+
+    title = "hyperparameter importance (fANOVA)"
+    try:
+        importances = param_importances(study)
+    except BenchError as err:
+        return _panel("importance", study.study_name, title, _note(f"not computable: {err}"))
+    names = list(importances)[::-1]  # plotly draws bars bottom-up: the most important on top
+    fig = go.Figure(go.Bar(x=[importances[n] for n in names], y=names, orientation="h", marker_color="#1f77b4"))
+    fig.update_layout(xaxis_title="share of the value's variance", xaxis_range=[0, 1])
+    return _panel("importance", study.study_name, title, figures.html(fig, f"fig-importance-{_slug(study.study_name)}"))
+
+
+def _parallel(figures: _Figures, study: optuna.Study, complete: list) -> str:
+    from optuna.visualization import plot_parallel_coordinate
+
+    title = "hyperparameters of the complete trials (parallel coordinates)"
+    if len(complete) < 2:
+        return _panel("parallel", study.study_name, title, _note(f"{len(complete)} complete trial(s): needs at least 2"))
+    fig = plot_parallel_coordinate(study)
+    return _panel("parallel", study.study_name, title, figures.html(fig, f"fig-parallel-{_slug(study.study_name)}"))
+
+
+def _study_section(figures: _Figures, results: Path, storage, row: pd.Series) -> str:
+    import optuna
+
+    name = f"{row['task']}/{row['model']}/{row['budget']}"
+    study = optuna.load_study(study_name=name, storage=storage)
+    complete = _complete(study)
+    best = f" · best val {_num(row['val'])} (trial {_num(row['best_trial'], '.0f')})" if _finite(row["val"]) else ""
+    summary = f"{row['trials']} trials: {row['complete']} complete, {row['pruned']} pruned, {row['failed']} failed{best}"
+    panels = (
+        _history(figures, study, complete),
+        _curves(figures, results, study),
+        _importance(figures, study),
+        _parallel(figures, study, complete),
+    )
+    return (
+        f'<section class="study" id="study-{_slug(name)}"><h3>{_esc(row["model"])} <small>{_esc(name)}</small></h3>'
+        f'<p class="summary">{_esc(summary)}</p><div class="panels">{"".join(panels)}</div></section>'
+    )
+
+
+# --- the page ----------------------------------------------------------------------------------------
+
+
+def build_report(results: Path) -> str:
+    """The report of every study under `results` as one HTML page; a BenchError when there is none."""
+    import optuna
+
+    from benchbench.leaderboard import collect
+    from benchbench.results import open_storage
+
+    frame = collect(results)
+    if frame.empty:
+        raise BenchError(f"no results under {results}; run `bench run --task TASK --model MODEL` first")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(results)
+    names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
+    figures = _Figures()
+    sections, contents = [], []
+    for (task, budget), group in frame.groupby(["task", "budget"], sort=True):
+        key = _slug(f"{task}-{budget}")
+        first = group.iloc[0]
+        better = "lower" if first["direction"] == "minimize" else "higher"
+        setting = "fixed configurations (bench train)" if budget == "fixed" else f"budget {budget}"
+        heading = f"{task} · {setting} · {_metric_label(first['metric'], first['units'])}, {better} is better"
+        contents.append(f'<li><a href="#task-{key}">{_esc(heading)}</a></li>')
+        studies = "".join(_study_section(figures, results, storage, row) for _, row in group.iterrows())
+        sections.append(
+            f'<section class="task" id="task-{key}"><h2>{_esc(heading)}</h2>'
+            f'<div class="leaderboard" id="leaderboard-{key}">{_leaderboard_table(group)}</div>'
+            f"{_comparison(figures, group, storage, names, key)}{studies}</section>"
+        )
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>benchbench report · {_esc(results)}</title><style>{_STYLE}</style>{figures.library()}</head><body>"
+        f'<header id="overview"><h1>benchbench report</h1><p class="meta">{_esc(results.resolve())} · '
+        f"{len(frame)} studies · generated {generated}</p>"
+        f'<nav id="contents"><ul>{"".join(contents)}</ul></nav></header>'
+        f'<main>{"".join(sections)}</main></body></html>\n'
+    )
+
+
+def write_report(results: Path, out: Path) -> Path:
+    """Write the report of `results` to `out` atomically (a temporary file renamed over it); returns `out`."""
+    page = build_report(results)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(page)
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        raise BenchError(f"cannot write the report to {out} ({err.strerror}); pass --out FILE in a writable folder") from None
+    return out

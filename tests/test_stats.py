@@ -1,0 +1,85 @@
+"""benchbench.stats against values computed by hand.
+
+The t quantiles used have closed forms: with 1 degree of freedom t(p) = tan(π(p - 1/2)); with 2,
+t(p) = (2p - 1) / sqrt(2p(1 - p)). Welch's test on two samples of two with equal variances has
+2 degrees of freedom, where the two-sided p-value is 1 - |t| / sqrt(2 + t²).
+"""
+
+import math
+
+import pytest
+from scipy import stats as scipy_stats
+
+from benchbench.stats import Summary, summarize, welch
+
+T_975_DF1 = math.tan(math.pi * 0.475)  # 12.7062...
+T_975_DF2 = 0.95 / math.sqrt(2 * 0.975 * 0.025)  # 4.3027...
+
+
+def test_known_t_quantiles():
+    assert T_975_DF1 == pytest.approx(12.706204736, rel=1e-9)
+    assert T_975_DF2 == pytest.approx(4.302652730, rel=1e-9)
+
+
+def test_three_values():
+    s = summarize([1.0, 2.0, 3.0])
+    assert (s.mean, s.std, s.n) == (2.0, 1.0, 3)  # Σ(x - 2)² = 2, / (n - 1) = 1
+    half = T_975_DF2 * 1.0 / math.sqrt(3)  # 2.4841
+    assert s.ci_low == pytest.approx(2.0 - half, rel=1e-12)
+    assert s.ci_high == pytest.approx(2.0 + half, rel=1e-12)
+    assert s.ci_low == pytest.approx(-0.48413771, abs=1e-8)
+
+
+def test_two_values():
+    s = summarize([0.5, 1.5])
+    assert s.std == pytest.approx(math.sqrt(0.5))  # (0.25 + 0.25) / 1
+    half = T_975_DF1 * math.sqrt(0.5) / math.sqrt(2)  # = T_975_DF1 / 2
+    assert (s.ci_low, s.ci_high) == pytest.approx((1.0 - half, 1.0 + half))
+
+
+def test_other_confidence():
+    s = summarize([1.0, 2.0, 3.0], confidence=0.5)  # t(0.75, 2) = 0.5 / sqrt(2 * 0.75 * 0.25)
+    half = 0.5 / math.sqrt(0.375) / math.sqrt(3)
+    assert (s.ci_low, s.ci_high) == pytest.approx((2.0 - half, 2.0 + half))
+
+
+def test_one_value_has_no_spread():
+    assert summarize([0.25]) == Summary(mean=0.25, std=None, n=1, ci_low=None, ci_high=None)
+
+
+def test_equal_values_have_a_degenerate_interval():
+    s = summarize([0.3, 0.3, 0.3, 0.3])
+    assert (s.std, s.ci_low, s.ci_high) == (0.0, 0.3, 0.3)
+
+
+def test_empty_is_a_bug():
+    with pytest.raises(ValueError):
+        summarize([])
+
+
+def test_welch_two_by_two():
+    a, b = [0.0, 2.0], [4.0, 6.0]  # variances 2 and 2, t = -4 / sqrt(2/2 + 2/2) = -2√2, df = 2
+    assert welch(a, b) == pytest.approx(1 - math.sqrt(8) / math.sqrt(10), rel=1e-10)  # 0.10557
+    assert welch(b, a) == pytest.approx(welch(a, b))
+
+
+def test_welch_matches_scipy_with_unequal_variances():
+    a, b = [1.0, 1.2, 0.9, 1.1, 1.05], [1.5, 2.5, 0.7]
+    expected = scipy_stats.ttest_ind(a, b, equal_var=False).pvalue
+    assert welch(a, b) == pytest.approx(expected, rel=1e-12)
+    pooled = scipy_stats.ttest_ind(a, b, equal_var=True).pvalue
+    assert welch(a, b) != pytest.approx(pooled, rel=1e-3)  # really Welch, not Student
+
+
+def test_welch_needs_two_values_each():
+    assert welch([1.0], [1.0, 2.0]) is None
+    assert welch([1.0, 2.0], []) is None
+
+
+def test_welch_zero_variance():
+    assert welch([0.5, 0.5], [0.5, 0.5, 0.5]) == 1.0
+    assert welch([0.5, 0.5], [0.7, 0.7]) == 0.0
+    # One constant sample: the other's variance carries the test. se² = 0 + 0.04/3, t = -0.1/se = -√3/2,
+    # df = (0.04/3)² / ((0.04/3)² / 2) = 2.
+    p = welch([0.5, 0.5, 0.5], [0.4, 0.6, 0.8])
+    assert p == pytest.approx(1 - (math.sqrt(3) / 2) / math.sqrt(2 + 0.75), rel=1e-9)  # 0.4778
