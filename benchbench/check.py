@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ class Cell:
     @property
     def allowed(self) -> float:
         """How far the value may move the bad way before it counts as a regression."""
-        (kind, amount), = self.tolerance.items()
+        ((kind, amount),) = self.tolerance.items()
         return amount * abs(self.value) if kind == "relative" else amount
 
 
@@ -64,7 +64,9 @@ def parse_tolerance(text: str) -> dict[str, float]:
     except ValueError:
         value = math.nan
     if not sep or kind.strip() not in ("relative", "absolute") or not math.isfinite(value) or value < 0:
-        raise BenchError(f"--tolerance takes relative=R or absolute=A with a number >= 0, e.g. relative=0.05; got {text!r}")
+        raise BenchError(
+            f"--tolerance takes relative=R or absolute=A with a number >= 0, e.g. relative=0.05; got {text!r}"
+        )
     return {kind.strip(): value}
 
 
@@ -117,7 +119,7 @@ def save_baseline(
     document = {
         "format": FORMAT,
         "version": VERSION,
-        "provenance": {"benchbench": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+        "provenance": {"benchbench": __version__, "created": datetime.now(UTC).isoformat(timespec="seconds")},
         "cells": [asdict(cell) for cell in cells],
     }
     try:
@@ -200,19 +202,22 @@ class Comparison:
         """The signed change, relative (`+12%`) unless the baseline is 0."""
         if self.delta is None:
             return "—"
+        if self.delta == 0:
+            return "0%"  # reproduced exactly
         if self.cell.value == 0:
             return f"{self.delta:+.4g}"
         percent = 100 * self.delta / abs(self.cell.value)
         return f"{percent:+.0f}%" if abs(percent) >= 10 else f"{percent:+.1f}%"
 
     def tolerance(self) -> str:
-        (kind, amount), = self.cell.tolerance.items()
+        ((kind, amount),) = self.cell.tolerance.items()
         return f"{100 * amount:g}%" if kind == "relative" else f"±{amount:g}"
 
     def describe(self) -> str:
         """E.g. `adding/lstm/smoke mse 0.001 -> 0.02 (+1900%, tolerance 10%)`."""
         now = "—" if self.now is None else f"{self.now:.4g}"
-        return f"{self.cell.name} {self.cell.metric} {self.cell.value:.4g} -> {now} ({self.change()}, tolerance {self.tolerance()})"
+        change = f"{self.change()}, tolerance {self.tolerance()}"
+        return f"{self.cell.name} {self.cell.metric} {self.cell.value:.4g} -> {now} ({change})"
 
 
 def _status(cell: Cell, now: float) -> str:
@@ -257,7 +262,9 @@ def check_results(baseline: Path, results: Path) -> Outcome:
     cells = load_baseline(baseline)
     frame = collect(results)
     if frame.empty:
-        raise BenchError(f"no results under {results}; the baseline {baseline} expects {len(cells)} (e.g. {cells[0].name})")
+        raise BenchError(
+            f"no results under {results}; the baseline {baseline} expects {len(cells)} (e.g. {cells[0].name})"
+        )
     rows = {(row["task"], row["budget"], row["model"]): row for _, row in frame.iterrows()}
     comparisons = []
     for cell in cells:
@@ -280,18 +287,22 @@ _STYLE = {OK: "green", IMPROVED: "cyan", REGRESSED: "bold red", MISSING: "yellow
 
 def render_check(outcome: Outcome):
     """The comparison as a rich table, one row per baseline cell."""
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=escape(f"bench check · {outcome.results} against {outcome.baseline}"), title_justify="left")
-    for column in ("task", "budget", "family", "metric", "baseline", "now", "seeds", "delta", "tolerance", "status"):
-        justify = "left" if column in ("task", "budget", "family", "metric", "status") else "right"
-        table.add_column(column, justify=justify, no_wrap=True)
+    table = Table(
+        title=escape(f"bench check · {outcome.results} against {outcome.baseline}"), title_justify="left",
+        box=box.SIMPLE_HEAD, pad_edge=False,
+    )  # fmt: skip
+    # The status first and never cut; a long task variant wraps before any number is shortened.
+    table.add_column("status", no_wrap=True, min_width=len(REGRESSED))
+    table.add_column("task/family/budget", overflow="fold", min_width=len("task/family/budget"))
+    for column in ("metric", "baseline", "now", "delta", "tolerance"):
+        table.add_column(column, justify="left" if column == "metric" else "right", no_wrap=True)
     for c in outcome.comparisons:
         table.add_row(
-            escape(c.cell.task), escape(c.cell.budget), escape(c.cell.model), escape(c.cell.metric),
-            f"{c.cell.value:.4g}", "—" if c.now is None else f"{c.now:.4g}",
-            "—" if c.n_seeds is None else str(c.n_seeds), c.change(), c.tolerance(),
-            f"[{_STYLE[c.status]}]{c.status}[/]",
+            f"[{_STYLE[c.status]}]{c.status}[/]", escape(c.cell.name), escape(c.cell.metric), f"{c.cell.value:.4g}",
+            "—" if c.now is None else f"{c.now:.4g}", c.change(), c.tolerance(),
         )  # fmt: skip
     return table

@@ -126,7 +126,10 @@ def run(
         Optional[int], typer.Option(help="Fresh seeds each is retrained with (default: the budget's; 0 skips it).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Base seed of the sampler and of every trial.")] = 0,
-    jobs: Annotated[int, typer.Option(help="Worker processes on this machine (one per GPU in turn when there are GPUs).")] = 1,
+    jobs: Annotated[
+        int,
+        typer.Option(help="Worker processes on this machine (GPUs shared in turn); 0 only plans the study for `bench worker`s."),
+    ] = 1,
     storage: StorageOption = None,
     option: OptionsOption = None,
     results: ResultsOption = Path("results"),
@@ -289,8 +292,9 @@ def list_(
 
 @app.command()
 def importance(
+    # Typer renders help as rich markup, where "\\[" is a literal bracket.
     task: Annotated[
-        str, typer.Option(help="Task name, or a variant as stored, e.g. electricity[horizon=24].", autocompletion=_complete_tasks)
+        str, typer.Option(help="Task name, or a variant as stored, e.g. electricity\\[horizon=24].", autocompletion=_complete_tasks)
     ],
     model: Annotated[str, typer.Option(help="Model family.", autocompletion=_complete_models)],
     budget: Annotated[str, typer.Option(help="Budget of the search study.")] = "default",
@@ -323,7 +327,7 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8080,
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
 ) -> None:
-    """Browse the studies in optuna-dashboard (pip install 'benchbench[dashboard]'); Ctrl-C stops it."""
+    """Browse the studies in optuna-dashboard, an optional extra (pip install optuna-dashboard); Ctrl-C stops it."""
     with _user_errors():
         from benchbench.dashboard import serve
 

@@ -18,12 +18,12 @@ if TYPE_CHECKING:
     import optuna
     from rich.table import Table
 
-__all__ = ["find_study", "importance_table", "param_importances", "render", "search_studies"]
+__all__ = ["find_study", "importance_table", "param_importances", "render"]
 
 _EVAL = "eval"  # the last part of an eval study's name (docs/results.md)
 
 
-def search_studies(storage: optuna.storages.BaseStorage) -> list[str]:
+def _search_studies(storage: optuna.storages.BaseStorage) -> list[str]:
     """Names of the studies in `storage` that are not final evaluations (`.../eval`), sorted."""
     import optuna
 
@@ -47,7 +47,7 @@ def find_study(results: Path, *, task: str, model: str, budget: str = "default")
 
     if not (results / JOURNAL).is_file():
         raise BenchError(f"no results under {results}; run `bench run --task TASK --model MODEL` first")
-    names = search_studies(open_storage(results))
+    names = _search_studies(open_storage(results))
     wanted = study_name(task, model, budget)
     if wanted in names:
         return wanted
@@ -58,7 +58,9 @@ def find_study(results: Path, *, task: str, model: str, budget: str = "default")
         raise BenchError(f"{task!r} has several studies of {model}/{budget}: {', '.join(variants)}; pass one as --task")
     of_task = [n for n in names if _base_task(n) == task.split("[", 1)[0]]
     if not of_task:
-        raise BenchError(f"no study of task {task!r} under {results}; run `bench run --task {task} --model {model}` first")
+        raise BenchError(
+            f"no study of task {task!r} under {results}; run `bench run --task {task} --model {model}` first"
+        )
     raise BenchError(f"no study {wanted} under {results}; studies of {task.split('[', 1)[0]}: {', '.join(of_task)}")
 
 
@@ -74,7 +76,9 @@ def param_importances(study: optuna.Study) -> dict[str, float]:
     ]  # fmt: skip
     name = study.study_name
     if len(complete) < 2:
-        raise BenchError(f"study {name} has {len(complete)} complete trial(s); importances need at least 2 (add trials with bench run)")
+        raise BenchError(
+            f"study {name} has {len(complete)} complete trial(s); importances need at least 2 (bench run adds trials)"
+        )
     # Only hyperparameters every complete trial has and that took more than one value: a constant one
     # explains nothing, and fANOVA needs the same parameters on every trial it fits.
     shared = set.intersection(*(set(t.params) for t in complete))
@@ -82,7 +86,9 @@ def param_importances(study: optuna.Study) -> dict[str, float]:
     if not varied:
         raise BenchError(f"no hyperparameter varied across the complete trials of {name}; nothing to rank")
     if len({t.value for t in complete}) < 2:
-        raise BenchError(f"every complete trial of {name} scored {complete[0].value:.4g}; there is no variance to attribute")
+        raise BenchError(
+            f"every complete trial of {name} scored {complete[0].value:.4g}; there is no variance to attribute"
+        )
     try:
         return get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0), params=varied)
     except (ValueError, RuntimeError) as err:  # e.g. a search space that changed between runs of the study

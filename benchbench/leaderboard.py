@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ COLUMNS = [
     "test_extra", "params", "trials", "complete", "pruned", "failed", "wall_time", "best_trial", "hyperparams",
     "baseline", "baseline_label", "tolerance",
 ]  # fmt: skip
+_REQUIRED = ("task", "model", "budget", "metric", "direction")  # study attributes a row cannot do without
 _INTEGERS = ["rank", "n_seeds", "params", "trials", "complete", "pruned", "failed", "best_trial"]
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
@@ -174,6 +175,8 @@ def collect(
     primary, evals = [], {}
     for study in storage.get_all_studies():
         attrs = study.user_attrs
+        if not all(attrs.get(key) for key in _REQUIRED):  # not ours, or being created by a running sweep
+            continue
         if not _matches(task_label(attrs.get("task"), attrs.get("task_options")), tasks):
             continue
         if models is not None and attrs.get("model") not in models:
@@ -188,8 +191,7 @@ def collect(
         return storage.get_all_trials(storage.get_study_id_from_name(study.study_name), deepcopy=False)
 
     rows = [
-        _row(s.user_attrs, trials(s), trials(evals[s.study_name]) if s.study_name in evals else [])
-        for s in primary
+        _row(s.user_attrs, trials(s), trials(evals[s.study_name]) if s.study_name in evals else []) for s in primary
     ]
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
@@ -270,7 +272,8 @@ def _test(row: pd.Series) -> str:
 
 
 def _ci(row: pd.Series) -> str:
-    return "—" if _missing(row["test_ci_low"]) else f"[{_fmt(row['test_ci_low'])}, {_fmt(row['test_ci_high'])}]"
+    low, high = row["test_ci_low"], row["test_ci_high"]
+    return "—" if _missing(low) else f"[{_fmt(low, '.3g')}, {_fmt(high, '.3g')}]"
 
 
 def _first(row: pd.Series) -> bool:
@@ -291,41 +294,57 @@ def _trials(row: pd.Series) -> str:
 
 
 LEGEND = (
-    "test: mean ± sd over the seeds that retrained the best configuration, with the 95% t interval of the mean; "
+    "test: mean ± sd of the best configuration over its seeds, with the 95% t interval of the mean; "
     f"≈: not significantly different from the best (Welch's t-test, p ≥ {SIGNIFICANCE})"
 )
 
 
+def _columns(label: str, extras: list[str], width: int) -> list[tuple[str, str, Callable[[pd.Series], str]]]:
+    """The table's (header, justify, cell) columns for a terminal `width` wide: narrower terminals
+    drop the parameter count and wall time first, then the trial counts, and keep the statistics."""
+    columns = [
+        ("#", "right", lambda r: _fmt(r["rank"], "d"), 0),
+        ("model", "left", lambda r: r["model"], 0),
+        (f"val {label}", "right", lambda r: _fmt(r["val"]), 0),
+        (f"test {label}", "right", _test, 0),
+        ("95% CI", "right", _ci, 0),
+        ("seeds", "right", lambda r: _fmt(r["n_seeds"], "d"), 0),
+        ("vs best", "left", _versus_best, 0),
+        *((f"test {_label(m, '')}", "right", lambda r, m=m: _fmt(r["test_extra"].get(m)), 0) for m in extras),
+        ("params", "right", lambda r: _fmt(r["params"], ",d"), 110),
+        ("trials c/p/f", "right", _trials, 90),
+        ("time", "right", lambda r: f"{r['wall_time']:.0f}s", 110),
+    ]
+    return [(header, justify, cell) for header, justify, cell, needs in columns if width >= needs]
+
+
 def _rich_tables(frame: pd.DataFrame, width: int):
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
 
-    wide = width >= 120  # hyperparameters get a column on wide terminals, a caption otherwise
+    wide = width >= 140  # hyperparameters get a column on wide terminals, a caption otherwise
     for (task, budget), group in frame.groupby(["task", "budget"], sort=True):
         first = group.iloc[0]
         label = _label(first["metric"], first["units"])
-        extras = list(first["test_extra"])
         better = "lower" if first["direction"] == "minimize" else "higher"
         setting = "fixed configurations (bench train)" if budget == FIXED else f"budget {budget}"
-        table = Table(title=escape(f"{task} · {setting} · {label}, {better} is better"), title_justify="left")
-        columns = [("#", "right"), ("model", "left"), (f"val {label}", "right"), (f"test {label}", "right")]
-        columns += [("95% CI", "right"), ("seeds", "right"), ("vs best", "left")]
-        columns += [(f"test {_label(m, '')}", "right") for m in extras]
-        columns += [("params", "right"), ("trials c/p/f", "right"), ("time", "right")]
-        for column, justify in columns:
-            table.add_column(escape(column), justify=justify, no_wrap=True)
+        table = Table(
+            title=escape(f"{task} · {setting} · {label}, {better} is better"), title_justify="left",
+            # Narrow terminals: no vertical rules and no outer padding leave room for the numbers.
+            box=box.HEAVY_HEAD if width >= 110 else box.SIMPLE_HEAD, pad_edge=width >= 110,
+        )  # fmt: skip
+        columns = _columns(label, list(first["test_extra"]), width)
+        for header, justify, _ in columns:
+            table.add_column(escape(header), justify=justify, no_wrap=True)
         if wide:
             table.add_column("hyperparameters", overflow="fold")
         for _, row in group.iterrows():
-            cells = [_fmt(row["rank"], "d"), row["model"], _fmt(row["val"]), _test(row), _ci(row)]
-            cells += [_fmt(row["n_seeds"], "d"), _versus_best(row)]
-            cells += [_fmt(row["test_extra"].get(m)) for m in extras]
-            cells += [_fmt(row["params"], ",d"), _trials(row), f"{row['wall_time']:.0f}s"]
+            note = [escape(_hparams(row["hyperparams"]))] if wide else []
             table.add_row(
-                *map(escape, cells), *([escape(_hparams(row["hyperparams"]))] if wide else []),
-                style="bold green" if _first(row) else None,
-            )  # fmt: skip
-        blank = [""] * (len(columns) - 4)
+                *(escape(cell(row)) for _, _, cell in columns), *note, style="bold green" if _first(row) else None
+            )
+        blank = [""] * (len(columns) - 4)  # the baseline and published rows fill #, model, val and test
         has_baseline = not _missing(first["baseline"])
         if has_baseline:
             value = _fmt(first["baseline"])
@@ -333,7 +352,9 @@ def _rich_tables(frame: pd.DataFrame, width: int):
             table.add_row("", "baseline", value, value, *blank, *note, style="dim")
         for ref in _references(task):
             note = [escape(f"{ref.source}{' · ' + ref.note if ref.note else ''}")] if wide else []
-            table.add_row("", escape(f"published {ref.model}"), _fmt(ref.val), _fmt(ref.test), *blank, *note, style="dim italic")
+            table.add_row(
+                "", escape(f"published {ref.model}"), _fmt(ref.val), _fmt(ref.test), *blank, *note, style="dim italic"
+            )
         lines = [LEGEND]
         if not wide:
             best = group.iloc[0]
@@ -356,11 +377,14 @@ def _markdown(frame: pd.DataFrame) -> str:
     def cell(text: str) -> str:
         return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| " + " | ".join(_MARKDOWN) + " |", "|" + "|".join("---:" if c in ("#", "seeds") else "---" for c in _MARKDOWN) + "|"]
+    lines = [
+        "| " + " | ".join(_MARKDOWN) + " |",
+        "|" + "|".join("---:" if c in ("#", "seeds") else "---" for c in _MARKDOWN) + "|",
+    ]
     for _, row in frame.iterrows():
-        arrow = "↓" if row["direction"] == "minimize" else "↑"
+        metric = f"{_label(row['metric'], row['units'])} {'↓' if row['direction'] == 'minimize' else '↑'}"
         cells = [
-            row["task"], row["budget"], _fmt(row["rank"], "d"), row["model"], f"{_label(row['metric'], row['units'])} {arrow}",
+            row["task"], row["budget"], _fmt(row["rank"], "d"), row["model"], metric,
             _fmt(row["val"]), _test(row), _ci(row), _fmt(row["n_seeds"], "d"), _versus_best(row),
             _fmt(row["params"], ",d"), _trials(row), f"{row['wall_time']:.0f}", _hparams(row["hyperparams"]),
         ]  # fmt: skip
@@ -381,7 +405,9 @@ def render(frame: pd.DataFrame, fmt: str, *, width: int = 120) -> str | list:
     if fmt == "markdown":
         return _markdown(frame)
     if fmt == "csv":
-        as_json = {c: frame[c].map(lambda v: json.dumps(v, sort_keys=True)) for c in ("hyperparams", "test_extra", "tolerance")}
+        as_json = {
+            c: frame[c].map(lambda v: json.dumps(v, sort_keys=True)) for c in ("hyperparams", "test_extra", "tolerance")
+        }
         return frame.assign(**as_json).to_csv(index=False)
     raise ValueError(f"unknown format {fmt!r}")
 
@@ -395,6 +421,8 @@ def write_leaderboards(results: Path) -> None:
     if not results.is_dir():
         return
     frame = collect(results)
-    texts = {f"leaderboard.{ext}": render(frame, fmt) for ext, fmt in (("csv", "csv"), ("md", "markdown"), ("json", "json"))}
+    texts = {
+        f"leaderboard.{ext}": render(frame, fmt) for ext, fmt in (("csv", "csv"), ("md", "markdown"), ("json", "json"))
+    }
     for name, text in texts.items():
         write_text_atomic(results / name, text)

@@ -15,7 +15,7 @@ import math
 import os
 import re
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,10 +41,13 @@ h3 { margin: 2rem 0 .2rem; } h4 { margin: .2rem 0 .4rem; font-weight: 600; }
 .meta, .summary { color: #59636e; margin-top: 0; }
 nav ul { columns: 2; margin: .5rem 0; }
 table.leaderboard { border-collapse: collapse; font-size: .9rem; margin: .8rem 0; }
-table.leaderboard th, table.leaderboard td { border-bottom: 1px solid #d0d7de; padding: .3rem .6rem; text-align: right; }
-table.leaderboard th { background: #f6f8fa; }
+table.leaderboard th, table.leaderboard td { border-bottom: 1px solid #d0d7de; padding: .3rem .6rem; text-align: right;
+  white-space: nowrap; }
+table.leaderboard th { background: #f6f8fa; white-space: normal; vertical-align: bottom; }
 table.leaderboard td.text, table.leaderboard th.text { text-align: left; }
-table.leaderboard td.hparams { text-align: left; font-family: ui-monospace, monospace; font-size: .8rem; }
+div.leaderboard { overflow-x: auto; }
+table.leaderboard td.hparams { text-align: left; white-space: normal; min-width: 14rem;
+  font-family: ui-monospace, monospace; font-size: .8rem; }
 table.leaderboard tr.best td { background: #dafbe1; font-weight: 600; }
 table.leaderboard tr.reference td { color: #59636e; font-style: italic; }
 .panels { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 1rem; }
@@ -69,6 +72,11 @@ def _finite(value: Any) -> bool:
         return value is not None and value is not pd.NA and math.isfinite(float(value))
     except (TypeError, ValueError):
         return False
+
+
+def _missing(value: Any) -> bool:
+    """None, pandas' NA or NaN: a cell the leaderboard has no value for."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _num(value: Any, spec: str = ".4g") -> str:
@@ -158,14 +166,16 @@ def _leaderboard_table(group: pd.DataFrame) -> str:
         out = [_num(row["rank"], ".0f"), row["model"], _num(row["val"]), _num(row["test"])]
         out += [_num(row["test_extra"].get(m)) for m in extras]
         if seeds:
+            spread = f" ± {_num(row.get('test_std'), '.2g')}" if _finite(row.get("test_std")) else ""
+            low, high = row.get("test_ci_low"), row.get("test_ci_high")
             same = row.get("same_as_best")
             out += [
-                _num(row.get("test_mean")) + (f" ± {_num(row.get('test_std'), '.2g')}" if _finite(row.get("test_std")) else ""),
-                f"[{_num(row.get('test_ci_low'))}, {_num(row.get('test_ci_high'))}]" if _finite(row.get("test_ci_low")) else "—",
+                _num(row.get("test_mean")) + spread,
+                f"[{_num(low)}, {_num(high)}]" if _finite(low) and _finite(high) else "—",
                 _num(row.get("n_seeds"), ".0f"),
                 _num(row.get("p_value"), ".2g"),
-                "—" if same is None or same is pd.NA or (isinstance(same, float) and math.isnan(same)) else ("yes" if same else "no"),
-            ]  # fmt: skip
+                "—" if _missing(same) else ("yes" if same else "no"),
+            ]
         out += [
             _num(row["params"], ",.0f"),
             f"{row['trials']} ({row['complete']}/{row['pruned']}/{row['failed']})",
@@ -187,7 +197,9 @@ def _leaderboard_table(group: pd.DataFrame) -> str:
         kind = "hparams" if i == len(head) - 1 else ("text" if i in text_columns else "")
         return f'<td class="{kind}">{_esc(value)}</td>' if kind else f"<td>{_esc(value)}</td>"
 
-    header = "".join(f'<th class="text">{_esc(h)}</th>' if i in text_columns else f"<th>{_esc(h)}</th>" for i, h in enumerate(head))
+    header = "".join(
+        f'<th class="text">{_esc(h)}</th>' if i in text_columns else f"<th>{_esc(h)}</th>" for i, h in enumerate(head)
+    )
     body = "".join(
         f'<tr class="{kind}">' + "".join(td(i, v) for i, v in enumerate(values)) + "</tr>" for kind, values in rows
     )
@@ -217,11 +229,17 @@ def _eval_tests(storage: optuna.storages.BaseStorage, names: set[str], study: st
     name = f"{study}/eval"
     if name not in names:
         return []
-    trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return [t.user_attrs["test"] for t in trials if t.user_attrs.get("rank", 1) == 1 and _finite(t.user_attrs.get("test"))]
+    trials = optuna.load_study(study_name=name, storage=storage).get_trials(
+        deepcopy=False, states=(TrialState.COMPLETE,)
+    )
+    return [
+        t.user_attrs["test"] for t in trials if t.user_attrs.get("rank", 1) == 1 and _finite(t.user_attrs.get("test"))
+    ]
 
 
-def _estimate(row: pd.Series, storage, names: set[str]) -> tuple[float, float | None, float | None, int] | None:
+def _estimate(
+    row: pd.Series, storage: optuna.storages.BaseStorage, names: set[str]
+) -> tuple[float, float | None, float | None, int] | None:
     """(test value, CI low, CI high, seeds) of one family: the leaderboard's interval, else one from
     its eval trials, else its best trial's test value alone; None without any test value."""
     if _finite(row.get("test_ci_low")) and _finite(row.get("test_ci_high")):
@@ -237,7 +255,9 @@ def _estimate(row: pd.Series, storage, names: set[str]) -> tuple[float, float | 
     return None
 
 
-def _comparison(figures: _Figures, group: pd.DataFrame, storage, names: set[str], key: str) -> str:
+def _comparison(
+    figures: _Figures, group: pd.DataFrame, storage: optuna.storages.BaseStorage, names: set[str], key: str
+) -> str:
     import plotly.graph_objects as go
 
     first = group.iloc[0]
@@ -268,7 +288,10 @@ def _comparison(figures: _Figures, group: pd.DataFrame, storage, names: set[str]
         )  # fmt: skip
     # Categories sit half a slot in from the edges, so two families are not pinned to the frame.
     fig.update_layout(
-        xaxis_title="family", xaxis_range=[-0.5, len(models) - 0.5], yaxis_title=f"test {first['metric']}", showlegend=False
+        xaxis_title="family",
+        xaxis_range=[-0.5, len(models) - 0.5],
+        yaxis_title=f"test {first['metric']}",
+        showlegend=False,
     )
     lone = [m for m in models if points[m][1] is None]
     notes = [f"{m}: {points[m][3]} seeds" for m in models if points[m][1] is not None]
@@ -276,7 +299,9 @@ def _comparison(figures: _Figures, group: pd.DataFrame, storage, names: set[str]
     if notes:
         body += _note("error bars over the final evaluation's seeds of the best configuration · " + ", ".join(notes))
     if lone:
-        body += _note(f"no interval for {', '.join(lone)}: one test value only (the best trial), no evaluation over several seeds yet")
+        body += _note(
+            f"no interval for {', '.join(lone)}: one test value (the best trial's), no evaluation over seeds yet"
+        )
     return _panel("comparison", key, title, body)
 
 
@@ -299,6 +324,8 @@ def _history(figures: _Figures, study: optuna.Study, complete: list) -> str:
     fig = plot_optimization_history(study)
     fig.update_xaxes(**_integer_ticks(len(study.trials)))
     fig.update_yaxes(title_text=f"val {study.user_attrs.get('metric', '')}")
+    # Above the plot, where no trial's point can hide under it.
+    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0})
     return _panel("history", study.study_name, title, figures.html(fig, f"fig-history-{_slug(study.study_name)}"))
 
 
@@ -327,12 +354,9 @@ def _curves(figures: _Figures, results: Path, study: optuna.Study) -> str:
         if curve is None:
             continue
         pruned = trial.state == TrialState.PRUNED
-        fig.add_trace(
-            go.Scatter(
-                x=curve.index, y=curve.values, mode="lines+markers", name=f"trial {trial.number}{' (pruned)' if pruned else ''}",
-                line={"dash": "dot" if pruned else "solid"}, marker={"size": 5},
-            )
-        )  # fmt: skip
+        label = f"trial {trial.number}{' (pruned)' if pruned else ''}"
+        line = {"dash": "dot" if pruned else "solid"}
+        fig.add_trace(go.Scatter(x=curve.index, y=curve.values, mode="lines+markers", name=label, line=line))
     if not fig.data:
         return _panel("curves", study.study_name, title, _note(f"no per-epoch logs under {logs}"))
     epochs = max(len(trace.x) for trace in fig.data)
@@ -362,19 +386,23 @@ def _parallel(figures: _Figures, study: optuna.Study, complete: list) -> str:
 
     title = "hyperparameters of the complete trials (parallel coordinates)"
     if len(complete) < 2:
-        return _panel("parallel", study.study_name, title, _note(f"{len(complete)} complete trial(s): needs at least 2"))
+        return _panel(
+            "parallel", study.study_name, title, _note(f"{len(complete)} complete trial(s): needs at least 2")
+        )
     fig = plot_parallel_coordinate(study)
     return _panel("parallel", study.study_name, title, figures.html(fig, f"fig-parallel-{_slug(study.study_name)}"))
 
 
-def _study_section(figures: _Figures, results: Path, storage, row: pd.Series) -> str:
+def _study_section(figures: _Figures, results: Path, storage: optuna.storages.BaseStorage, row: pd.Series) -> str:
     import optuna
 
     name = f"{row['task']}/{row['model']}/{row['budget']}"
     study = optuna.load_study(study_name=name, storage=storage)
     complete = _complete(study)
     best = f" · best val {_num(row['val'])} (trial {_num(row['best_trial'], '.0f')})" if _finite(row["val"]) else ""
-    summary = f"{row['trials']} trials: {row['complete']} complete, {row['pruned']} pruned, {row['failed']} failed{best}"
+    summary = (
+        f"{row['trials']} trials: {row['complete']} complete, {row['pruned']} pruned, {row['failed']} failed{best}"
+    )
     panels = (
         _history(figures, study, complete),
         _curves(figures, results, study),
@@ -418,7 +446,7 @@ def build_report(results: Path) -> str:
             f'<div class="leaderboard" id="leaderboard-{key}">{_leaderboard_table(group)}</div>'
             f"{_comparison(figures, group, storage, names, key)}{studies}</section>"
         )
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -426,7 +454,7 @@ def build_report(results: Path) -> str:
         f'<header id="overview"><h1>benchbench report</h1><p class="meta">{_esc(results.resolve())} · '
         f"{len(frame)} studies · generated {generated}</p>"
         f'<nav id="contents"><ul>{"".join(contents)}</ul></nav></header>'
-        f'<main>{"".join(sections)}</main></body></html>\n'
+        f"<main>{''.join(sections)}</main></body></html>\n"
     )
 
 
@@ -445,5 +473,7 @@ def write_report(results: Path, out: Path) -> Path:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as err:
-        raise BenchError(f"cannot write the report to {out} ({err.strerror}); pass --out FILE in a writable folder") from None
+        raise BenchError(
+            f"cannot write the report to {out} ({err.strerror}); pass --out FILE in a writable folder"
+        ) from None
     return out

@@ -98,11 +98,16 @@ def open_storage(results: Path, url: str | None = None) -> optuna.storages.BaseS
         return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
 
     import os
+    import warnings
 
+    import optuna
     from optuna.storages import RDBStorage
 
     from benchbench.workers import retry_stale_trial
 
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeats: stable enough
+    # Workers claim trials with ask/tell under a lock (workers.py) and run Optuna's heartbeat thread themselves.
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
     try:
         return RDBStorage(
             url,
@@ -113,6 +118,8 @@ def open_storage(results: Path, url: str | None = None) -> optuna.storages.BaseS
         )
     except ModuleNotFoundError as err:
         raise BenchError(f"--storage {_redact(url)}: {err.name} is not installed; pip install 'benchbench[postgres]'") from None
+    except ImportError:  # optuna's message when the database driver is missing
+        raise BenchError(f"--storage {_redact(url)}: no driver for it is installed; pip install 'benchbench[postgres]'") from None
     except Exception as err:  # sqlalchemy's OperationalError and friends: the server is not reachable
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise BenchError(f"cannot open storage {_redact(url)}: {first}") from None

@@ -66,7 +66,7 @@ class SweepConfig:
     top_k: int | None = None  # configurations retrained after the search; None takes the budget's
     seeds: int | None = None  # fresh seeds per configuration; None takes the budget's; 0 skips it
     storage: str | None = None  # an RDB URL shared by many machines; None: the results folder's journal
-    jobs: int = 1  # worker processes on this machine
+    jobs: int = 1  # worker processes on this machine; 0 only plans the study for `bench worker`s
 
     @property
     def store(self) -> StorageSpec:
@@ -91,12 +91,14 @@ def validate(config: SweepConfig) -> Task:
             "would see what it predicts; choose a unidirectional family"
         )
     task.budget(config.budget)
-    for name in ("trials", "max_epochs", "timeout", "top_k", "jobs"):
+    for name in ("trials", "max_epochs", "timeout", "top_k"):
         value = getattr(config, name)
         if value is not None and value <= 0:
             raise BenchError(f"--{name.replace('_', '-')} must be positive, got {value}")
-    if config.seeds is not None and config.seeds < 0:
-        raise BenchError(f"--seeds must be 0 or more, got {config.seeds}")
+    for name in ("seeds", "jobs"):
+        value = getattr(config, name)
+        if value is not None and value < 0:
+            raise BenchError(f"--{name} must be 0 or more, got {value}")
     if config.sampler not in SAMPLERS:
         raise BenchError(f"unknown sampler {config.sampler!r}; choose one of: {', '.join(SAMPLERS)}")
     if config.pruner not in PRUNERS:
@@ -617,6 +619,8 @@ def run_sweep(config: SweepConfig, *, progress: _Progress | None = None, show_pr
         progress = _Progress()
     with progress.bar if progress is not None and show_progress else nullcontext():
         name, planned, max_epochs = _plan_search(task, config)
+        if config.jobs == 0:  # planned only: `bench worker`s anywhere do the work
+            return {"search": name}
         if progress is not None:
             progress.study(name, planned, _finished(_load(config.store, name)), max_epochs if config.jobs == 1 else None)
         _run_workers(config.store, name, config.jobs, timeout=config.timeout, progress=progress)
@@ -661,16 +665,29 @@ def run_matrix(configs: list[SweepConfig], skipped: list[tuple[str, str, str]], 
 
 
 def run_worker(store: StorageSpec, name: str, *, timeout: float | None = None, show_progress: bool = True) -> int:
-    """Join a study created by `bench run` (on this or another machine) and work on its plan;
-    returns the number of trials this worker ran."""
+    """Join a study created by `bench run` (on this or another machine) and work on its plan; the
+    worker that finishes a search's last trial plans its final evaluation and works on that too.
+    Returns the number of trials this worker ran."""
+    from optuna.trial import TrialState
+
     study = _load(store, name)
     if "planned" not in study.user_attrs or "kind" not in study.user_attrs:
         raise BenchError(f"study {name!r} was not made by `bench run`; a worker needs its plan")
     progress = _Progress() if show_progress else None
+    ran = 0
     with progress.bar if progress is not None else nullcontext():
         if progress is not None:
             progress.study(name, int(study.user_attrs["planned"]), _finished(study), int(study.user_attrs["max_epochs"]))
-        return _work(store, name, os.getpid(), timeout=timeout, progress=progress)
+        ran += _work(store, name, os.getpid(), timeout=timeout, progress=progress)
+        search = _load(store, name)
+        unfinished = search.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
+        attrs = search.user_attrs
+        if attrs["kind"] == "search" and int(attrs["eval_seeds"]) > 0 and not unfinished and _has_complete(search):
+            eval_name, eval_planned = _plan_evaluation(store, name)
+            if progress is not None:
+                progress.study(eval_name, eval_planned, _finished(_load(store, eval_name)), int(attrs["max_epochs"]))
+            ran += _work(store, eval_name, os.getpid(), timeout=None, progress=progress)
+    return ran
 
 
 def train_fixed(config: FixedConfig, *, show_progress: bool = True):

@@ -157,7 +157,7 @@ def claim_lock(study: optuna.Study, results_dir: os.PathLike | None) -> Iterator
     """Serialise "count, then claim" among every worker of `study`, on any number of machines."""
     from optuna.storages import RDBStorage
 
-    storage = study._storage
+    storage = getattr(study._storage, "_backend", study._storage)  # Optuna wraps RDB storages in a cache
     if isinstance(storage, RDBStorage) and storage.engine.dialect.name == "postgresql":
         from sqlalchemy import text
 

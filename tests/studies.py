@@ -1,0 +1,87 @@
+"""Synthetic studies and trials as docs/results.md describes them, for tests of what reads results
+(importance, report) without training anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState
+
+from benchbench.results import open_storage, study_name
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+# The search space of the synthetic trials (floats: each continuous, as most of a real search space).
+SPACE = {
+    "lr": FloatDistribution(1e-4, 1e-1, log=True),
+    "hidden_size": FloatDistribution(16, 256),
+    "dropout": FloatDistribution(0.0, 0.5),
+}
+
+
+def add_study(
+    results: Path,
+    *,
+    task: str = "adding",
+    model: str = "lstm",
+    budget: str = "default",
+    options: dict[str, Any] | None = None,
+    kind: str = "search",
+    direction: str = "minimize",
+) -> optuna.Study:
+    """An empty study with the user attributes every kind of study carries."""
+    name = study_name(task, model, budget, options) + ("/eval" if kind == "eval" else "")
+    results.mkdir(parents=True, exist_ok=True)
+    study = optuna.create_study(storage=open_storage(results), study_name=name, direction=direction)
+    attrs = {
+        "kind": kind, "task": task, "task_options": options or {}, "model": model, "budget": budget,
+        "metric": "mse", "direction": direction, "units": "", "extra_metrics": [], "baseline": 1 / 6,
+        "baseline_label": "always predict 1 (1/6)", "tolerance": {"relative": 0.1},
+    }  # fmt: skip
+    if kind == "eval":
+        attrs["search_study"] = study_name(task, model, budget, options)
+    for key, value in attrs.items():
+        study.set_user_attr(key, value)
+    return study
+
+
+def add_trial(
+    study: optuna.Study,
+    params: dict[str, float],
+    value: float | None,
+    *,
+    state: TrialState = TrialState.COMPLETE,
+    **attrs: Any,
+) -> None:
+    """A finished trial with `params` (from SPACE) and the user attributes of docs/results.md; `attrs`
+    overrides or adds to them (e.g. rank= and source_trial= for an eval trial)."""
+    user_attrs = {
+        "val": value, "test": None if value is None else value * 1.1, "params": 1000, "epochs": 3,
+        "best_epoch": 2, "wall_time": 1.0, "device": "cpu", "seed": len(study.trials), "hparams": dict(params),
+        **attrs,
+    }  # fmt: skip
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=params,
+            distributions={name: SPACE[name] for name in params},
+            value=value if state == TrialState.COMPLETE else None,
+            state=state,
+            user_attrs=user_attrs,
+        )
+    )
+
+
+def write_log(results: Path, study: optuna.Study, number: int, values: list[float]) -> Path:
+    """A Lightning-style CSV log of trial `number`: one validation and one training row per epoch."""
+    metric = study.user_attrs["metric"]
+    folder = results / "logs" / study.study_name / f"trial_{number}"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [f"epoch,step,train_loss,val_{metric}"]
+    for epoch, value in enumerate(values):
+        lines += [f"{epoch},{epoch * 4 + 3},,{value}", f"{epoch},{epoch * 4 + 3},{value * 2},"]
+    path = folder / "metrics.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
