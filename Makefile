@@ -8,7 +8,7 @@ MODEL  ?= lstm
 # Real users download datasets; here the verified copies beside the repository are used when present.
 export BENCH_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
-.PHONY: install run test clean
+.PHONY: install system-deps run test clean
 
 install: $(VENV)/.installed
 
@@ -25,7 +25,11 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(BIN)/bench run --task $(TASK) --model $(MODEL)
 
-test: install
+# PostgreSQL and Chromium for the worker and report tests (Debian packages, only when missing).
+system-deps:
+	scripts/system-deps
+
+test: install system-deps
 	$(BIN)/python -m pytest -n 2
 
 clean:

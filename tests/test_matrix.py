@@ -36,7 +36,8 @@ def test_cell(task, family, tmp_path, monkeypatch):
     _no_network(monkeypatch)
     results = tmp_path / "results"
     out = runner.invoke(
-        app, ["run", "--task", task, "--model", family, "--budget", "smoke", "--trials", "1", "--results", str(results)]
+        app,
+        ["run", "--task", task, "--model", family, "--budget", "smoke", "--trials", "1", "--seeds", "1", "--results", str(results)],
     )
     refused_causal = load_task(task).causal and is_bidirectional(family)
     if refused_causal or task in OFFLINE_MISSING:
@@ -52,3 +53,5 @@ def test_cell(task, family, tmp_path, monkeypatch):
     assert trial.state == optuna.trial.TrialState.COMPLETE
     assert math.isfinite(trial.value) and math.isfinite(trial.user_attrs["test"])
     assert trial.user_attrs["params"] > 0
+    (evaluation,) = optuna.load_study(study_name=f"{task}/{family}/smoke/eval", storage=open_storage(results)).trials
+    assert evaluation.state == optuna.trial.TrialState.COMPLETE and evaluation.params == trial.params

@@ -33,3 +33,34 @@ def test_spec_is_complete_and_refers_to_registered_things(name):
 def test_smoke_data_has_three_splits(name):
     data = load_task(name).load_data("smoke")
     assert all(len(data[split]) > 0 for split in ("train", "val", "test"))
+
+
+@pytest.mark.parametrize("name", task_names())
+def test_every_task_has_the_three_budgets(name):
+    task = load_task(name)
+    assert {"smoke", "default", "paper"} <= set(task.budgets)
+    for budget in task.budgets.values():
+        assert budget.top_k >= 1 and budget.seeds >= 1 and budget.trials >= 1
+    assert task.budgets["paper"].trials >= task.budgets["default"].trials >= task.budgets["smoke"].trials
+
+
+def test_greff_search_space_is_data_in_the_adding_spec():
+    """Greff et al.'s ranges: hidden log-U[20, 200], lr log-U[1e-6, 1e-2], momentum 1 - log-U[0.01, 1],
+    input noise U[0, 1]; sampled values land in them and momentum is searched as 1 - momentum."""
+    import optuna
+
+    from benchbench.space import suggest
+
+    space = load_task("adding").search_space("lstm", "paper")
+    assert (space["hidden_size"].low, space["hidden_size"].high, space["hidden_size"].log) == (20, 200, True)
+    assert (space["lr"].low, space["lr"].high, space["lr"].log) == (1e-6, 1e-2, True)
+    assert space["momentum"].one_minus and space["momentum"].key == "1-momentum"
+    assert (space["input_noise"].low, space["input_noise"].high, space["input_noise"].log) == (0.0, 1.0, False)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(50):
+        trial = study.ask()
+        values = suggest(trial, space)
+        assert 20 <= values["hidden_size"] <= 200 and 1e-6 <= values["lr"] <= 1e-2
+        assert 0.0 <= values["momentum"] <= 0.99 and values["momentum"] == pytest.approx(1 - trial.params["1-momentum"])
+        assert 0.0 <= values["input_noise"] <= 1.0 and values["optimizer"] == "sgd"
+        study.tell(trial, 0.0)

@@ -132,15 +132,16 @@ def test_jobs_runs_worker_processes_on_one_storage(tmp_path):
 def test_grid_sampler_visits_each_point_once(tmp_path):
     results = tmp_path / "results"
     out = subprocess.run(
-        bench_cmd("run", *SMOKE, "--sampler", "grid", "--trials", 1000, "--max-epochs", 1, "--results", results),
+        bench_cmd("run", "--task", "exchange-rate", "--model", "lstm", "--budget", "smoke", "--seeds", "0",
+                  "--sampler", "grid", "--trials", 1000, "--results", results),
         env=_env(), capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
-    study = _study(results)
+    study = _study(results, "exchange-rate/lstm/smoke")
     from benchbench.space import grid
     from benchbench.tasks import load_task
 
-    points = grid(load_task("adding").search_space("lstm", "smoke"))
+    points = grid(load_task("exchange-rate").search_space("lstm", "smoke"))
     size = 1
     for values in points.values():
         size *= len(values)
