@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import html
 import math
-import os
 import re
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from benchbench.atomic import write_text_atomic
 from benchbench.errors import BenchError
+from benchbench.stats import summarize
 
 if TYPE_CHECKING:
     import optuna
@@ -209,18 +209,6 @@ def _leaderboard_table(group: pd.DataFrame) -> str:
 # --- family comparison -------------------------------------------------------------------------------
 
 
-def _interval(values: list[float]) -> tuple[float, float, float]:
-    """Mean and Student-t confidence interval of `values` (at least two)."""
-    from scipy import stats
-
-    mean = sum(values) / len(values)
-    sem = float(stats.sem(values))
-    if sem == 0.0:  # identical values: the interval is the point itself
-        return mean, mean, mean
-    low, high = stats.t.interval(CONFIDENCE, len(values) - 1, loc=mean, scale=sem)
-    return mean, float(low), float(high)
-
-
 def _eval_tests(storage: optuna.storages.BaseStorage, names: set[str], study: str) -> list[float]:
     """Test values of the final evaluation of the study's best configuration (rank 1), if it ran."""
     import optuna
@@ -248,8 +236,8 @@ def _estimate(
         return float(centre), float(row["test_ci_low"]), float(row["test_ci_high"]), seeds
     tests = _eval_tests(storage, names, f"{row['task']}/{row['model']}/{row['budget']}")
     if len(tests) >= 2:
-        mean, low, high = _interval(tests)
-        return mean, low, high, len(tests)
+        summary = summarize(tests, confidence=CONFIDENCE)
+        return summary.mean, summary.ci_low, summary.ci_high, summary.n
     if _finite(row["test"]):
         return float(row["test"]), None, None, 1
     return None
@@ -459,19 +447,11 @@ def build_report(results: Path) -> str:
 
 
 def write_report(results: Path, out: Path) -> Path:
-    """Write the report of `results` to `out` atomically (a temporary file renamed over it); returns `out`."""
+    """Write the report of `results` to `out` atomically; returns `out`."""
     page = build_report(results)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                file.write(page)
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for reading
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(out, page)
     except OSError as err:
         raise BenchError(
             f"cannot write the report to {out} ({err.strerror}); pass --out FILE in a writable folder"

@@ -29,22 +29,30 @@ def add_study(
     model: str = "lstm",
     budget: str = "default",
     options: dict[str, Any] | None = None,
-    kind: str = "search",
-    direction: str = "minimize",
+    kind: str | None = "search",
+    metric: str = "mse",
+    direction: str | None = None,
+    **extra: Any,
 ) -> optuna.Study:
-    """An empty study with the user attributes every kind of study carries."""
+    """An empty study named as `bench run` names it, with the user attributes every kind of study
+    carries (`extra` adds or overrides them); the direction defaults to the metric's own.
+    `kind=None` writes a study from before kinds existed."""
+    from benchbench.metrics import METRICS
+
     name = study_name(task, model, budget, options) + ("/eval" if kind == "eval" else "")
+    direction = direction or METRICS.get(metric).direction
     results.mkdir(parents=True, exist_ok=True)
     study = optuna.create_study(storage=open_storage(results), study_name=name, direction=direction)
     attrs = {
         "kind": kind, "task": task, "task_options": options or {}, "model": model, "budget": budget,
-        "metric": "mse", "direction": direction, "units": "", "extra_metrics": [], "baseline": 1 / 6,
-        "baseline_label": "always predict 1 (1/6)", "tolerance": {"relative": 0.1},
+        "metric": metric, "direction": direction, "units": "", "extra_metrics": [], "baseline": 1 / 6,
+        "baseline_label": "always predict 1 (1/6)", "tolerance": {"relative": 0.1}, **extra,
     }  # fmt: skip
     if kind == "eval":
         attrs["search_study"] = study_name(task, model, budget, options)
     for key, value in attrs.items():
-        study.set_user_attr(key, value)
+        if not (key == "kind" and value is None):
+            study.set_user_attr(key, value)
     return study
 
 

@@ -11,9 +11,7 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from benchbench.results import open_storage
-
-DIRECTIONS = {"mse": "minimize", "rmse": "minimize", "accuracy": "maximize", "corr": "maximize"}
+from .studies import add_study
 
 
 def study(
@@ -31,25 +29,11 @@ def study(
     (validation), `test`, and optionally `state`, `lr`, `seconds`, `system_attrs` and any other user
     attributes (`rank`, `source_trial`, `test_<metric>` ...). `kind=None` writes a study from before
     kinds existed. Returns the study name."""
-    options = attrs.pop("task_options", {})
-    label = f"{task}[{','.join(f'{k}={v}' for k, v in sorted(options.items()))}]" if options else task
-    name = f"{label}/{model}/{budget}" + ("/eval" if kind == "eval" else "")
-    results.mkdir(parents=True, exist_ok=True)
-    direction = DIRECTIONS[metric]
-    s = optuna.create_study(storage=open_storage(results), study_name=name, direction=direction)
-    user_attrs = {
-        "kind": kind, "task": task, "task_options": options, "model": model, "budget": budget, "metric": metric,
-        "direction": direction, "units": "", "extra_metrics": [], "baseline": 1 / 6, "baseline_label": "predict 1",
-        "tolerance": {"relative": 0.1}, **attrs,
-    }  # fmt: skip
-    if kind == "eval":
-        user_attrs["search_study"] = name.removesuffix("/eval")
-    for key, value in user_attrs.items():
-        if not (key == "kind" and value is None):
-            s.set_user_attr(key, value)
+    options = attrs.pop("task_options", None)
+    s = add_study(results, task=task, model=model, budget=budget, options=options, kind=kind, metric=metric, **attrs)
     for spec in trials:
         s.add_trial(trial(**spec))
-    return name
+    return s.study_name
 
 
 def trial(
