@@ -154,7 +154,7 @@ def run(
         ]  # fmt: skip
         for t, m, why in skipped:
             typer.echo(f"skipping {t}/{m}: {why}", err=True)
-        failed = run_matrix(configs, skipped, show_progress=True)
+        failed = run_matrix(configs, show_progress=True)
         _after_run(results, storage, [c.task for c in configs])
         if failed:
             for t, m, why in failed:

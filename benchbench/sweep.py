@@ -21,6 +21,7 @@ search and records it as a trial of the study `task/family/fixed`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import shlex
@@ -158,42 +159,38 @@ def expand_matrix(tasks: str, models: str) -> tuple[list[tuple[str, str]], list[
 # --- provenance -------------------------------------------------------------------------------
 
 
-_PROVENANCE: dict[str, Any] | None = None
-
-
+@functools.cache
 def provenance() -> dict[str, Any]:
-    """Package versions, git commit (when the package runs from a checkout), host and platform."""
-    global _PROVENANCE
-    if _PROVENANCE is None:
-        import platform
-        import socket
-        import subprocess
-        from importlib.metadata import PackageNotFoundError, version
+    """Package versions, git commit (when the package runs from a checkout), host and platform;
+    computed once per process."""
+    import platform
+    import socket
+    import subprocess
+    from importlib.metadata import PackageNotFoundError, version
 
-        def ver(name: str) -> str | None:
-            try:
-                return version(name)
-            except PackageNotFoundError:
-                return None
-
-        git = None
-        here = Path(__file__).resolve().parent
+    def ver(name: str) -> str | None:
         try:
-            head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-            if head.returncode == 0:
-                dirty = subprocess.run(
-                    ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-                    capture_output=True, text=True, timeout=5,
-                ).stdout.strip()  # fmt: skip
-                git = head.stdout.strip() + ("-dirty" if dirty else "")
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        _PROVENANCE = {
-            "benchbench": ver("benchbench"), "python": platform.python_version(), "torch": ver("torch"),
-            "lightning": ver("lightning") or ver("pytorch-lightning"), "optuna": ver("optuna"),
-            "git": git, "host": socket.gethostname(), "platform": platform.platform(),
-        }  # fmt: skip
-    return _PROVENANCE
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    git = None
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        if head.returncode == 0:
+            dirty = subprocess.run(
+                ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True, text=True, timeout=5,
+            ).stdout.strip()  # fmt: skip
+            git = head.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return {
+        "benchbench": ver("benchbench"), "python": platform.python_version(), "torch": ver("torch"),
+        "lightning": ver("lightning") or ver("pytorch-lightning"), "optuna": ver("optuna"),
+        "git": git, "host": socket.gethostname(), "platform": platform.platform(),
+    }  # fmt: skip
 
 
 def rerun_command(attrs: dict[str, Any], hparams: dict[str, Any], seed: int, max_epochs: int) -> str:
@@ -452,8 +449,8 @@ def _run_workers(store: StorageSpec, name: str, jobs: int, *, timeout: float | N
 # --- planning ---------------------------------------------------------------------------------
 
 
-def _plan_search(task: Task, config: SweepConfig) -> tuple[str, int, int]:
-    """Create or update the search study's plan; returns (study name, planned trials, max_epochs)."""
+def _plan_search(task: Task, config: SweepConfig) -> tuple[optuna.Study, int, int]:
+    """Create or update the search study's plan; returns (the study, planned trials, max_epochs)."""
     from benchbench.results import study_name
     from benchbench.space import grid
 
@@ -476,7 +473,7 @@ def _plan_search(task: Task, config: SweepConfig) -> tuple[str, int, int]:
     if done > planned:  # a study planned bigger before keeps its trials; the plan never shrinks them
         study.set_user_attr("planned", done)
         planned = done
-    return name, planned, max_epochs
+    return study, planned, max_epochs
 
 
 def _count(study) -> int:
@@ -485,16 +482,15 @@ def _count(study) -> int:
     return len(counted_trials(study.get_trials(deepcopy=False)))
 
 
-def _plan_evaluation(store: StorageSpec, search_name: str) -> tuple[str, int]:
+def _plan_evaluation(store: StorageSpec, search: optuna.Study) -> tuple[optuna.Study, int]:
     """Queue the final evaluation: the best `top_k` distinct configurations of the search, each with
     `eval_seeds` fresh seeds; only (configuration, seed) pairs not yet queued, running or done are
-    added. Returns (eval study name, trials it plans)."""
+    added. Returns (the eval study, trials it plans)."""
     import optuna
     from optuna.trial import TrialState
 
     from benchbench.workers import claim_lock, counted_trials
 
-    search = _load(store, search_name)
     attrs = search.user_attrs
     k, n = int(attrs["top_k"]), int(attrs["eval_seeds"])
     complete = [t for t in search.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
@@ -507,9 +503,9 @@ def _plan_evaluation(store: StorageSpec, search_name: str) -> tuple[str, int]:
             chosen.append(trial)
         if len(chosen) == k:
             break
-    name = f"{search_name}/{EVAL}"
+    name = f"{search.study_name}/{EVAL}"
     eval_attrs = {**{key: attrs[key] for key in attrs if key not in ("sampler", "pruner", "planned", "top_k", "eval_seeds")}}
-    eval_attrs.update(kind=EVAL, search_study=search_name, ranking=[t.number for t in chosen])
+    eval_attrs.update(kind=EVAL, search_study=search.study_name, ranking=[t.number for t in chosen])
     study = _create_study(store, name, attrs["direction"], eval_attrs)
     with claim_lock(study, store.results):
         have = {
@@ -530,7 +526,7 @@ def _plan_evaluation(store: StorageSpec, search_name: str) -> tuple[str, int]:
                 )  # fmt: skip
         planned = len(counted_trials(study.get_trials(deepcopy=False)))
         study.set_user_attr("planned", planned)
-    return name, planned
+    return study, planned
 
 
 # --- progress ---------------------------------------------------------------------------------
@@ -612,27 +608,25 @@ def run_sweep(config: SweepConfig, *, progress: _Progress | None = None, show_pr
     from benchbench.results import prepare_results_dir
 
     task = validate(config)
-    task.search_space(config.model, config.budget)
     _data(task, config.budget, dict(config.options))  # fails early (missing data, bad option), before writing
     prepare_results_dir(config.results)  # only once the input is known to be good
     if progress is None and show_progress:
         progress = _Progress()
     with progress.bar if progress is not None and show_progress else nullcontext():
-        name, planned, max_epochs = _plan_search(task, config)
+        search, planned, max_epochs = _plan_search(task, config)
+        names = {"search": search.study_name}
         if config.jobs == 0:  # planned only: `bench worker`s anywhere do the work
-            return {"search": name}
+            return names
+        shown_epochs = max_epochs if config.jobs == 1 else None  # epoch progress from in-process workers only
         if progress is not None:
-            progress.study(name, planned, _finished(_load(config.store, name)), max_epochs if config.jobs == 1 else None)
-        _run_workers(config.store, name, config.jobs, timeout=config.timeout, progress=progress)
-        names = {"search": name}
-        search = _load(config.store, name)
+            progress.study(search.study_name, planned, _finished(search), shown_epochs)
+        _run_workers(config.store, search.study_name, config.jobs, timeout=config.timeout, progress=progress)
         if int(search.user_attrs["eval_seeds"]) > 0 and _has_complete(search):
-            eval_name, eval_planned = _plan_evaluation(config.store, name)
+            evaluation, eval_planned = _plan_evaluation(config.store, search)
             if progress is not None:
-                evaluation = _load(config.store, eval_name)
-                progress.study(eval_name, eval_planned, _finished(evaluation), max_epochs if config.jobs == 1 else None)
-            _run_workers(config.store, eval_name, config.jobs, timeout=None, progress=progress)
-            names["eval"] = eval_name
+                progress.study(evaluation.study_name, eval_planned, _finished(evaluation), shown_epochs)
+            _run_workers(config.store, evaluation.study_name, config.jobs, timeout=None, progress=progress)
+            names["eval"] = evaluation.study_name
     return names
 
 
@@ -642,7 +636,7 @@ def _has_complete(study) -> bool:
     return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
-def run_matrix(configs: list[SweepConfig], skipped: list[tuple[str, str, str]], *, show_progress: bool = True) -> list[tuple[str, str, str]]:
+def run_matrix(configs: list[SweepConfig], *, show_progress: bool = True) -> list[tuple[str, str, str]]:
     """Run every cell's sweep in turn with one progress display over the matrix; a cell whose data
     can't be had is reported and the others go on. Returns the failed cells (task, model, reason)."""
     for config in configs:
@@ -679,14 +673,13 @@ def run_worker(store: StorageSpec, name: str, *, timeout: float | None = None, s
         if progress is not None:
             progress.study(name, int(study.user_attrs["planned"]), _finished(study), int(study.user_attrs["max_epochs"]))
         ran += _work(store, name, os.getpid(), timeout=timeout, progress=progress)
-        search = _load(store, name)
-        unfinished = search.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
-        attrs = search.user_attrs
-        if attrs["kind"] == "search" and int(attrs["eval_seeds"]) > 0 and not unfinished and _has_complete(search):
-            eval_name, eval_planned = _plan_evaluation(store, name)
+        unfinished = study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
+        attrs = study.user_attrs
+        if attrs["kind"] == "search" and int(attrs["eval_seeds"]) > 0 and not unfinished and _has_complete(study):
+            evaluation, eval_planned = _plan_evaluation(store, study)
             if progress is not None:
-                progress.study(eval_name, eval_planned, _finished(_load(store, eval_name)), int(attrs["max_epochs"]))
-            ran += _work(store, eval_name, os.getpid(), timeout=None, progress=progress)
+                progress.study(evaluation.study_name, eval_planned, _finished(evaluation), int(attrs["max_epochs"]))
+            ran += _work(store, evaluation.study_name, os.getpid(), timeout=None, progress=progress)
     return ran
 
 
