@@ -70,17 +70,6 @@ def _kind(attrs: dict[str, Any]) -> str:
     return attrs.get("kind") or (FIXED if attrs.get("budget") == FIXED else "search")
 
 
-def _retried(trials: Iterable[FrozenTrial]) -> set[int]:
-    """Numbers of the trials that were retried: Optuna's retry callback names the original in
-    `failed_trial` and every earlier attempt of a chain of retries in `retry_history`."""
-    numbers: set[int] = set()
-    for t in trials:
-        if "failed_trial" in t.system_attrs:
-            numbers.add(t.system_attrs["failed_trial"])
-        numbers.update(t.system_attrs.get("retry_history", ()))
-    return numbers
-
-
 def _seconds(trials: Iterable[FrozenTrial]) -> float:
     return sum(
         (t.datetime_complete - t.datetime_start).total_seconds()
@@ -100,9 +89,9 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
 
     from benchbench.results import task_label
     from benchbench.stats import summarize
+    from benchbench.workers import counted_trials
 
-    retried = _retried(trials)
-    counted = [t for t in trials if not (t.state == TrialState.FAIL and t.number in retried)]
+    counted = counted_trials(trials)
     row: dict[str, Any] = {
         "task": task_label(attrs.get("task"), attrs.get("task_options")),
         "budget": attrs.get("budget"),

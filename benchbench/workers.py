@@ -137,9 +137,12 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
 
 
 def retried_numbers(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
-    """Numbers of failed trials that were queued again: they no longer count."""
+    """Numbers of failed trials that were queued again: they no longer count. A retry names the first
+    trial of its chain in `failed_trial` and every earlier attempt in `retry_history`."""
     out: set[int] = set()
     for trial in trials:
+        if "failed_trial" in trial.system_attrs:
+            out.add(trial.system_attrs["failed_trial"])
         out.update(trial.system_attrs.get("retry_history", ()))
     return out
 
