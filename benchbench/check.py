@@ -44,10 +44,11 @@ class Cell:
     value: float  # test mean over seeds, or the single test value
     n_seeds: int  # test values behind `value`
     tolerance: dict[str, float]  # {"relative": r} or {"absolute": a}
+    kind: str = "model"  # model (a family's result) or baseline (a naive baseline's, computed)
 
     @property
     def name(self) -> str:
-        return f"{self.task}/{self.model}/{self.budget}"
+        return f"{self.task}/{self.model}/{self.budget}" + (" (naive)" if self.kind == "baseline" else "")
 
     @property
     def allowed(self) -> float:
@@ -111,7 +112,7 @@ def save_baseline(
             Cell(
                 task=row["task"], budget=row["budget"], model=row["model"], metric=row["metric"],
                 direction=row["direction"], units=row["units"] or "", value=value, n_seeds=int(row["n_seeds"]),
-                tolerance={k: float(v) for k, v in (tolerance or own).items()},
+                tolerance={k: float(v) for k, v in (tolerance or own).items()}, kind=row["kind"],
             )
         )  # fmt: skip
     if not cells:
@@ -181,7 +182,10 @@ def load_baseline(path: Path) -> list[Cell]:
             }.get(key, lambda v: True)(value)
             if not ok:
                 raise wrong(f"cells[{i}].{key} must be {expected}, got {value!r}")
-        cells.append(Cell(**{key: raw[key] for key in _FIELDS}))
+        kind = raw.get("kind", "model")  # files written before naive baselines have model cells only
+        if kind not in ("model", "baseline"):
+            raise wrong(f"cells[{i}].kind must be model or baseline, got {kind!r}")
+        cells.append(Cell(**{key: raw[key] for key in _FIELDS}, kind=kind))
     return cells
 
 
@@ -265,10 +269,10 @@ def check_results(baseline: Path, results: Path) -> Outcome:
         raise BenchError(
             f"no results under {results}; the baseline {baseline} expects {len(cells)} (e.g. {cells[0].name})"
         )
-    rows = {(row["task"], row["budget"], row["model"]): row for _, row in frame.iterrows()}
+    rows = {(row["task"], row["budget"], row["model"], row["kind"]): row for _, row in frame.iterrows()}
     comparisons = []
     for cell in cells:
-        row = rows.get((cell.task, cell.budget, cell.model))
+        row = rows.get((cell.task, cell.budget, cell.model, cell.kind))
         now = None if row is None else _value(row)
         if now is None:
             comparisons.append(Comparison(cell, None, None, MISSING))

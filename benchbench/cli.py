@@ -274,20 +274,23 @@ def leaderboard(
 
 @app.command("list")
 def list_(
-    what: Annotated[Optional[str], typer.Argument(help="models or tasks (default: both).")] = None,
+    what: Annotated[Optional[str], typer.Argument(help="models, tasks or baselines (default: all).")] = None,
 ) -> None:
-    """List the registered model families and tasks, one line each."""
+    """List the registered model families, tasks and naive baselines, one line each."""
     with _user_errors():
-        if what not in (None, "models", "tasks"):
-            raise BenchError(f"cannot list {what!r}; choose one of: models, tasks")
-        from benchbench.catalog import describe_models, describe_tasks
+        if what not in (None, "models", "tasks", "baselines"):
+            raise BenchError(f"cannot list {what!r}; choose one of: models, tasks, baselines")
+        from benchbench.catalog import describe_baselines, describe_models, describe_tasks
 
-        for kind, describe in (("models", describe_models), ("tasks", describe_tasks)):
+        kinds = (("models", describe_models), ("tasks", describe_tasks), ("baselines", describe_baselines))
+        for kind, describe in kinds:
             if what in (None, kind):
                 if what is None:
                     typer.echo(f"{kind}:")
-                for name, text in describe().items():
-                    typer.echo(f"{'  ' if what is None else ''}{name:<12} {text}")
+                lines = describe()
+                width = max(map(len, lines), default=0)
+                for name, text in lines.items():
+                    typer.echo(f"{'  ' if what is None else ''}{name:<{width}} {text}")
 
 
 @app.command()

@@ -29,7 +29,7 @@ from benchbench.results import JOURNAL
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-__all__ = ["COLUMNS", "FORMATS", "SIGNIFICANCE", "collect", "parse_names", "render", "write_leaderboards"]
+__all__ = ["BASELINE", "COLUMNS", "MODEL", "reference_matches", "FORMATS", "SIGNIFICANCE", "collect", "parse_names", "render", "write_leaderboards"]
 
 FORMATS = ("table", "csv", "markdown", "json")
 SIGNIFICANCE = 0.05  # p below this: significantly different from the best family
@@ -38,11 +38,12 @@ FIXED = "fixed"  # the budget of studies holding `bench train` runs
 # The stable columns of every rendering, in order (JSON rows carry exactly these keys; docs/results.md,
 # "Leaderboard JSON", says what each means).
 COLUMNS = [
-    "task", "budget", "rank", "model", "metric", "direction", "units",
+    "task", "budget", "kind", "rank", "model", "metric", "direction", "units",
     "val", "test", "test_mean", "test_std", "test_ci_low", "test_ci_high", "n_seeds", "p_value", "same_as_best",
     "test_extra", "params", "trials", "complete", "pruned", "failed", "wall_time", "best_trial", "hyperparams",
-    "baseline", "baseline_label", "tolerance",
+    "baseline", "baseline_label", "beats_baseline", "tolerance",
 ]  # fmt: skip
+MODEL, BASELINE = "model", "baseline"  # row kinds: a family's result, a naive baseline's
 _REQUIRED = ("task", "model", "budget", "metric", "direction")  # study attributes a row cannot do without
 _INTEGERS = ["rank", "n_seeds", "params", "trials", "complete", "pruned", "failed", "best_trial"]
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
@@ -95,6 +96,7 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
     row: dict[str, Any] = {
         "task": task_label(attrs.get("task"), attrs.get("task_options")),
         "budget": attrs.get("budget"),
+        "kind": MODEL,
         "model": attrs.get("model"),
         "metric": attrs.get("metric"),
         "direction": attrs.get("direction"),
@@ -104,8 +106,7 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
         "pruned": sum(t.state == TrialState.PRUNED for t in counted),
         "failed": sum(t.state == TrialState.FAIL for t in counted),
         "wall_time": _seconds(trials) + _seconds(evals),  # everything this row cost, retraining included
-        "baseline": attrs.get("baseline"),
-        "baseline_label": attrs.get("baseline_label", ""),
+        "baseline": None, "baseline_label": "", "beats_baseline": None,
         "tolerance": attrs.get("tolerance"),
         "val": None, "test": None, "test_mean": None, "test_std": None, "test_ci_low": None, "test_ci_high": None,
         "n_seeds": 0, "test_extra": {}, "params": None, "best_trial": None, "hyperparams": {}, "_tests": [],
@@ -144,6 +145,32 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
     return row
 
 
+def _baseline_rows(attrs: dict[str, Any], trials: list[FrozenTrial]) -> list[dict[str, Any]]:
+    """One row per naive baseline stored in a `task/baselines/<budget>` study (the first of each)."""
+    from optuna.trial import TrialState
+
+    from benchbench.results import task_label
+
+    rows, seen = [], set()
+    for t in trials:
+        name = t.user_attrs.get("baseline")
+        if t.state != TrialState.COMPLETE or name in seen or not _finite(t.user_attrs.get("test")):
+            continue
+        seen.add(name)
+        test = t.user_attrs["test"]
+        rows.append({
+            "task": task_label(attrs.get("task"), attrs.get("task_options")), "budget": attrs.get("budget"),
+            "kind": BASELINE, "model": name, "metric": attrs.get("metric"), "direction": attrs.get("direction"),
+            "units": attrs.get("units", ""), "trials": 0, "complete": 0, "pruned": 0, "failed": 0,
+            "wall_time": t.user_attrs.get("wall_time", 0.0), "baseline": None, "baseline_label": "",
+            "beats_baseline": None, "tolerance": attrs.get("tolerance"), "val": t.value, "test": test,
+            "test_mean": test, "test_std": None, "test_ci_low": None, "test_ci_high": None, "n_seeds": 0,
+            "test_extra": {m: t.user_attrs.get(f"test_{m}") for m in attrs.get("extra_metrics", [])},
+            "params": 0, "best_trial": t.number, "hyperparams": dict(t.user_attrs.get("options", {})), "_tests": [],
+        })  # fmt: skip
+    return rows
+
+
 def _matches(label: str, tasks: Sequence[str] | None) -> bool:
     """A task name matches every variant of it (`electricity` matches `electricity[horizon=24]`)."""
     return tasks is None or any(label == t or label.startswith(f"{t}[") for t in tasks)
@@ -161,17 +188,19 @@ def collect(
     tasks = [task] if isinstance(task, str) else task
     models = [model] if isinstance(model, str) else model
     storage = open_storage(results)
-    primary, evals = [], {}
+    primary, evals, baselines = [], {}, []
     for study in storage.get_all_studies():
         attrs = study.user_attrs
         if not all(attrs.get(key) for key in _REQUIRED):  # not ours, or being created by a running sweep
             continue
         if not _matches(task_label(attrs.get("task"), attrs.get("task_options")), tasks):
             continue
-        if models is not None and attrs.get("model") not in models:
+        if models is not None and attrs.get("model") not in models and _kind(attrs) != BASELINE:
             continue
         kind = _kind(attrs)
-        if kind == "eval":
+        if kind == BASELINE:
+            baselines.append(study)
+        elif kind == "eval":
             evals[attrs.get("search_study") or study.study_name.removesuffix("/eval")] = study
         elif kind in ("search", FIXED):
             primary.append(study)
@@ -182,6 +211,11 @@ def collect(
     rows = [
         _row(s.user_attrs, trials(s), trials(evals[s.study_name]) if s.study_name in evals else []) for s in primary
     ]
+    if not rows:  # baselines alone are no leaderboard
+        return pd.DataFrame(columns=COLUMNS)
+    cells = {(r["task"], r["budget"]) for r in rows}
+    for study in baselines:
+        rows += [r for r in _baseline_rows(study.user_attrs, trials(study)) if (r["task"], r["budget"]) in cells]
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
     return _rank(pd.DataFrame(rows))
@@ -194,10 +228,15 @@ def _rank(frame: pd.DataFrame) -> pd.DataFrame:
     score = frame["test_mean"].where(frame["test_mean"].notna(), frame["val"]).astype(float)
     # Negate maximised metrics so that smaller is better everywhere.
     frame["_key"] = score * frame["direction"].map({"minimize": 1.0, "maximize": -1.0})
-    frame = frame.sort_values(["task", "budget", "_key", "model"], na_position="last", kind="stable")
-    frame["rank"] = frame.groupby(["task", "budget"])["_key"].rank(method="min")
+    # Families first, ranked; naive baselines after them, unranked, best first.
+    frame["_baseline"] = frame["kind"] == BASELINE
+    frame = frame.sort_values(["task", "budget", "_baseline", "_key", "model"], na_position="last", kind="stable")
+    models = frame[~frame["_baseline"]]
+    frame["rank"] = models.groupby(["task", "budget"])["_key"].rank(method="min")
     p_values: dict[Any, float | None] = {}
     for _, group in frame.groupby(["task", "budget"], sort=False):
+        _compare_with_baselines(frame, group)
+        group = group[~group["_baseline"]]
         best = group.iloc[0]
         for index, row in group.iterrows():
             unranked = index == best.name or pd.isna(row["rank"])
@@ -208,6 +247,25 @@ def _rank(frame: pd.DataFrame) -> pd.DataFrame:
     ]
     frame = frame.astype({c: "Int64" for c in _INTEGERS})
     return frame[COLUMNS].reset_index(drop=True)
+
+
+def _compare_with_baselines(frame: pd.DataFrame, group: pd.DataFrame) -> None:
+    """Give every family row of one task x budget the best naive baseline's test value and name, and
+    whether the family beats it: the whole 95% interval of its test mean on the better side (with
+    a single test value, that value)."""
+    naive = group[group["_baseline"] & group["_key"].notna()]
+    if naive.empty:
+        return
+    best = naive.iloc[0]
+    for index, row in group[~group["_baseline"]].iterrows():
+        frame.at[index, "baseline"] = float(best["test"])
+        frame.at[index, "baseline_label"] = best["model"]
+        if _missing(row["test_mean"]):
+            continue
+        minimize = row["direction"] == "minimize"
+        bound = row["test_ci_high" if minimize else "test_ci_low"]
+        bound = row["test_mean"] if _missing(bound) else bound
+        frame.at[index, "beats_baseline"] = bool(bound < best["test"] if minimize else bound > best["test"])
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -282,9 +340,27 @@ def _trials(row: pd.Series) -> str:
     return f"{row['trials']} ({row['complete']}/{row['pruned']}/{row['failed']})"
 
 
+def _versus_naive(row: pd.Series) -> str:
+    """How much better than the best naive baseline the test mean is, `✓ 27%`; `✗` when the 95%
+    interval does not clear the baseline (`✗ -3%`: worse on average)."""
+    if row["kind"] == BASELINE or _missing(row["baseline"]) or _missing(row["test_mean"]):
+        return ""
+    sign = 1.0 if row["direction"] == "minimize" else -1.0
+    base = float(row["baseline"])
+    gain = sign * (base - float(row["test_mean"])) / abs(base) * 100 if base else math.nan
+    text = "" if math.isnan(gain) else f" {gain:.0f}%"
+    return ("✓" if row["beats_baseline"] else "✗") + text
+
+
+def _is_baseline(row: pd.Series) -> bool:
+    return row["kind"] == BASELINE
+
+
 LEGEND = (
     "test: mean ± sd of the best configuration over its seeds, with the 95% t interval of the mean; "
-    f"≈: not significantly different from the best (Welch's t-test, p ≥ {SIGNIFICANCE})"
+    f"≈: not significantly different from the best (Welch's t-test, p ≥ {SIGNIFICANCE}); "
+    "vs naive: better than the best naive baseline by that much, ✗ where the 95% interval does not clear it; "
+    "naive rows are fitted on train and scored by the same metric code"
 )
 
 
@@ -292,19 +368,32 @@ def _columns(label: str, extras: list[str], width: int) -> list[tuple[str, str, 
     """The table's (header, justify, cell) columns for a terminal `width` wide: narrower terminals
     drop the parameter count and wall time first, then the trial counts, and keep the statistics."""
     columns = [
-        ("#", "right", lambda r: _fmt(r["rank"], "d"), 0),
+        ("#", "right", lambda r: "" if _is_baseline(r) else _fmt(r["rank"], "d"), 0),
         ("model", "left", lambda r: r["model"], 0),
         (f"val {label}", "right", lambda r: _fmt(r["val"]), 0),
-        (f"test {label}", "right", _test, 0),
-        ("95% CI", "right", _ci, 0),
-        ("seeds", "right", lambda r: _fmt(r["n_seeds"], "d"), 0),
-        ("vs best", "left", _versus_best, 0),
+        (f"test {label}", "right", lambda r: _fmt(r["test"]) if _is_baseline(r) else _test(r), 0),
+        ("95% CI", "right", lambda r: _baseline_cell(r, _ci), 0),
+        ("seeds", "right", lambda r: _baseline_cell(r, lambda r: _fmt(r["n_seeds"], "d")), 0),
+        ("vs best", "left", lambda r: _baseline_cell(r, _versus_best), 0),
+        ("vs naive", "left", _versus_naive, 0),
         *((f"test {_label(m, '')}", "right", lambda r, m=m: _fmt(r["test_extra"].get(m)), 0) for m in extras),
-        ("params", "right", lambda r: _fmt(r["params"], ",d"), 110),
-        ("trials c/p/f", "right", _trials, 90),
+        ("params", "right", lambda r: _baseline_cell(r, lambda r: _fmt(r["params"], ",d")), 110),
+        ("trials c/p/f", "right", lambda r: _baseline_cell(r, _trials), 90),
         ("time", "right", lambda r: f"{r['wall_time']:.0f}s", 110),
     ]
     return [(header, justify, cell) for header, justify, cell, needs in columns if width >= needs]
+
+
+def _baseline_cell(row: pd.Series, cell: Callable[[pd.Series], str]) -> str:
+    return "" if _is_baseline(row) else cell(row)
+
+
+def reference_matches(ref, task: str) -> bool:
+    """A published figure is shown beside the task variant whose options it was measured with."""
+    from benchbench.results import task_label
+
+    base = task.split("[")[0]
+    return task_label(base, ref.options) == task or (not ref.options and task == base)
 
 
 def _rich_tables(frame: pd.DataFrame, width: int):
@@ -329,34 +418,37 @@ def _rich_tables(frame: pd.DataFrame, width: int):
         if wide:
             table.add_column("hyperparameters", overflow="fold")
         for _, row in group.iterrows():
-            note = [escape(_hparams(row["hyperparams"]))] if wide else []
-            table.add_row(
-                *(escape(cell(row)) for _, _, cell in columns), *note, style="bold green" if _first(row) else None
-            )
-        blank = [""] * (len(columns) - 4)  # the baseline and published rows fill #, model, val and test
-        has_baseline = not _missing(first["baseline"])
-        if has_baseline:
-            value = _fmt(first["baseline"])
-            note = [escape(first["baseline_label"])] if wide else []
-            table.add_row("", "baseline", value, value, *blank, *note, style="dim")
-        for ref in _references(task):
+            baseline = _is_baseline(row)
+            note = [escape(_baseline_note(row) if baseline else _hparams(row["hyperparams"]))] if wide else []
+            style = "dim" if baseline else "bold green" if _first(row) else "red" if row["beats_baseline"] is False else None
+            table.add_row(*(escape(cell(row)) for _, _, cell in columns), *note, style=style)
+        blank = [""] * (len(columns) - 4)  # published rows fill #, model, val and test
+        references = [r for r in _references(task) if reference_matches(r, task)]
+        for ref in references:
             note = [escape(f"{ref.source}{' · ' + ref.note if ref.note else ''}")] if wide else []
             table.add_row(
                 "", escape(f"published {ref.model}"), _fmt(ref.val), _fmt(ref.test), *blank, *note, style="dim italic"
             )
         lines = [LEGEND]
         if not wide:
-            best = group.iloc[0]
-            lines += [f"best: {_hparams(best['hyperparams'])}"] if best["hyperparams"] else []
-            lines += [f"baseline: {first['baseline_label']}"] if has_baseline else []
-            lines += [f"published {r.model}: {r.source}{' · ' + r.note if r.note else ''}" for r in _references(task)]
+            models = group[group["kind"] != BASELINE]
+            best = models.iloc[0] if not models.empty else None
+            lines += [f"best: {_hparams(best['hyperparams'])}"] if best is not None and best["hyperparams"] else []
+            lines += [f"published {r.model}: {r.source}{' · ' + r.note if r.note else ''}" for r in references]
         table.caption, table.caption_justify = escape("\n".join(lines)), "left"
         yield table
 
 
+def _baseline_note(row: pd.Series) -> str:
+    from benchbench.baselines import BASELINES
+
+    name = row["model"].split("[")[0]
+    return "naive baseline: " + (BASELINES.get(name).description if name in BASELINES else name)
+
+
 _MARKDOWN = [
-    "task", "budget", "#", "model", "metric", "val", "test mean ± sd", "95% CI", "seeds", "vs best", "params",
-    "trials c/p/f", "time (s)", "hyperparameters",
+    "task", "budget", "#", "model", "metric", "val", "test mean ± sd", "95% CI", "seeds", "vs best", "vs naive",
+    "params", "trials c/p/f", "time (s)", "hyperparameters",
 ]  # fmt: skip
 
 
@@ -372,11 +464,15 @@ def _markdown(frame: pd.DataFrame) -> str:
     ]
     for _, row in frame.iterrows():
         metric = f"{_label(row['metric'], row['units'])} {'↓' if row['direction'] == 'minimize' else '↑'}"
-        cells = [
-            row["task"], row["budget"], _fmt(row["rank"], "d"), row["model"], metric,
-            _fmt(row["val"]), _test(row), _ci(row), _fmt(row["n_seeds"], "d"), _versus_best(row),
-            _fmt(row["params"], ",d"), _trials(row), f"{row['wall_time']:.0f}", _hparams(row["hyperparams"]),
-        ]  # fmt: skip
+        if _is_baseline(row):
+            cells = [row["task"], row["budget"], "", f"{row['model']} (naive)", metric, _fmt(row["val"]), _fmt(row["test"]),
+                     "", "", "", "", "", "", f"{row['wall_time']:.0f}", ""]  # fmt: skip
+        else:
+            cells = [
+                row["task"], row["budget"], _fmt(row["rank"], "d"), row["model"], metric,
+                _fmt(row["val"]), _test(row), _ci(row), _fmt(row["n_seeds"], "d"), _versus_best(row), _versus_naive(row),
+                _fmt(row["params"], ",d"), _trials(row), f"{row['wall_time']:.0f}", _hparams(row["hyperparams"]),
+            ]  # fmt: skip
         lines.append("| " + " | ".join(cell(str(c)) for c in cells) + " |")
     if not frame.empty:
         lines += ["", LEGEND + "."]

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from benchbench.registry import Registry
 
-__all__ = ["METRICS", "Metric"]
+__all__ = ["METRICS", "Metric", "in_units"]
 
 Tensor = torch.Tensor
 
@@ -36,6 +36,15 @@ class Metric:
 
 
 METRICS: Registry[Metric] = Registry("metric")
+
+
+def in_units(pred: Tensor, target: Tensor, scale: Tensor | None, offset: Tensor | None) -> tuple[Tensor, Tensor]:
+    """Regression predictions and targets back in the task's units: `v * scale + offset` (a no-op
+    without a scale). Models and baselines both go through here before their metrics."""
+    if scale is None:
+        return pred, target
+    shift = offset if offset is not None else 0.0
+    return pred * scale + shift, target * scale + shift
 
 
 def _add(metric: Metric) -> None:
@@ -82,6 +91,10 @@ def _corr(s: Tensor) -> float:
     cov = spy - sp * sy / n
     var_p, var_y = spp - sp * sp / n, syy - sy * sy / n
     valid = var_y > 0
+    # A constant prediction has no correlation with anything: its variance is only the rounding of
+    # float32 sums (far below 1e-6 of its mean square), and the ratio would be noise over noise.
+    if (var_p[valid] <= 1e-6 * spp[valid]).any():
+        return float("nan")
     corr = cov[valid] / (var_p[valid] * var_y[valid]).clamp_min(1e-300).sqrt()
     return float(corr.mean()) if valid.any() else float("nan")
 

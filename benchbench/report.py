@@ -50,6 +50,8 @@ table.leaderboard td.hparams { text-align: left; white-space: normal; min-width:
   font-family: ui-monospace, monospace; font-size: .8rem; }
 table.leaderboard tr.best td { background: #dafbe1; font-weight: 600; }
 table.leaderboard tr.reference td { color: #59636e; font-style: italic; }
+table.leaderboard tr.naive td { color: #59636e; }
+table.leaderboard tr.below td { color: #cf222e; }
 .panels { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 1rem; }
 .panel { border: 1px solid #d0d7de; border-radius: 6px; padding: .6rem; min-width: 0; }
 .comparison { max-width: 900px; }
@@ -184,12 +186,19 @@ def _leaderboard_table(group: pd.DataFrame) -> str:
         ]
         return out
 
-    rows = [("best" if _finite(row["rank"]) and row["rank"] == 1 else "", cells(row)) for _, row in group.iterrows()]
+    from benchbench.leaderboard import BASELINE, reference_matches
+
     blank = [""] * (len(head) - 5)
-    if _finite(first["baseline"]):
-        value = _num(first["baseline"])
-        rows.append(("reference", ["", "baseline", value, value, *blank, first["baseline_label"] or ""]))
+    rows = []
+    for _, row in group.iterrows():
+        if row.get("kind") == BASELINE:
+            rows.append(("naive", ["", f"{row['model']} (naive)", _num(row["val"]), _num(row["test"]), *blank, "fitted on train"]))
+        else:
+            below = row.get("beats_baseline") is False
+            rows.append(("best" if _finite(row["rank"]) and row["rank"] == 1 else "below" if below else "", cells(row)))
     for ref in _references(first["task"]):
+        if not reference_matches(ref, first["task"]):
+            continue
         note = f"{ref.source}{' · ' + ref.note if ref.note else ''}"
         rows.append(("reference", ["", f"published {ref.model}", _num(ref.val), _num(ref.test), *blank, note]))
 
@@ -248,6 +257,10 @@ def _comparison(
 ) -> str:
     import plotly.graph_objects as go
 
+    from benchbench.leaderboard import BASELINE
+
+    naive = group[group["kind"] == BASELINE] if "kind" in group.columns else group.iloc[:0]
+    group = group.drop(naive.index)
     first = group.iloc[0]
     estimates = {row["model"]: _estimate(row, storage, names) for _, row in group.iterrows()}
     points = {model: e for model, e in estimates.items() if e is not None}
@@ -269,10 +282,10 @@ def _comparison(
             name="test",
         )
     )  # fmt: skip
-    if _finite(first["baseline"]):
+    for _, row in naive.iterrows():  # every naive baseline as a dashed line
         fig.add_hline(
-            y=float(first["baseline"]), line_dash="dash", line_color="#888",
-            annotation_text=f"baseline: {first['baseline_label']}", annotation_position="top left",
+            y=float(row["test"]), line_dash="dash", line_color="#888",
+            annotation_text=f"naive: {row['model']}", annotation_position="top left",
         )  # fmt: skip
     # Categories sit half a slot in from the edges, so two families are not pinned to the frame.
     fig.update_layout(
@@ -428,7 +441,9 @@ def build_report(results: Path) -> str:
         setting = "fixed configurations (bench train)" if budget == "fixed" else f"budget {budget}"
         heading = f"{task} · {setting} · {_metric_label(first['metric'], first['units'])}, {better} is better"
         contents.append(f'<li><a href="#task-{key}">{_esc(heading)}</a></li>')
-        studies = "".join(_study_section(figures, results, storage, row) for _, row in group.iterrows())
+        studies = "".join(
+            _study_section(figures, results, storage, row) for _, row in group.iterrows() if row.get("kind") != "baseline"
+        )
         sections.append(
             f'<section class="task" id="task-{key}"><h2>{_esc(heading)}</h2>'
             f'<div class="leaderboard" id="leaderboard-{key}">{_leaderboard_table(group)}</div>'

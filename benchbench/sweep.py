@@ -259,8 +259,6 @@ def _study_attrs(task: Task, config: SweepConfig, kind: str, budget_name: str) -
         "direction": task.direction,
         "units": task.units,
         "extra_metrics": list(task.extra_metrics),
-        "baseline": task.baseline,
-        "baseline_label": task.baseline_label,
         "tolerance": task.tolerance,
         "seed": config.seed,
     }
@@ -529,6 +527,47 @@ def _plan_evaluation(store: StorageSpec, search: optuna.Study) -> tuple[optuna.S
     return study, planned
 
 
+# --- naive baselines -------------------------------------------------------------------------
+
+
+BASELINES = "baselines"  # the family slot of the study holding a task's naive baselines
+
+
+def record_baselines(store: StorageSpec, task: Task, budget: str, options: dict[str, Any], data, *, label: str | None = None):
+    """Compute the task's naive baselines on `data` (fitted on train, scored on val and test through
+    the metric code) and store each as a complete trial of the study `task/baselines/<label>` (label:
+    the budget, or `fixed` for `bench train`). A baseline already stored there is not computed again."""
+    import optuna
+
+    from benchbench.baselines import evaluate_baseline
+    from benchbench.heads import HEADS
+    from benchbench.results import study_name
+
+    if not task.baselines:
+        return None
+    label = label or budget
+    attrs = {**_study_attrs(task, SweepConfig(task.name, BASELINES, options=tuple(sorted(options.items()))), "baseline", label)}
+    attrs.update(model=BASELINES, data_budget=budget)
+    study = _create_study(store, study_name(task.name, BASELINES, label, options), task.direction, attrs)
+    have = {t.user_attrs.get("baseline") for t in study.get_trials(deepcopy=False)}
+    regression = HEADS.get(task.output).regression
+    for spec in task.baselines:
+        if spec.label in have:
+            continue
+        result = evaluate_baseline(spec, data, metric=task.metric, extra_metrics=task.extra_metrics, regression=regression)
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=result.val,
+                user_attrs={
+                    "baseline": spec.label, "name": spec.name, "options": dict(spec.options), "val": result.val,
+                    "test": result.test, **{f"test_{k}": v for k, v in result.test_extra.items()},
+                    "wall_time": result.wall_time, "provenance": provenance(),
+                },
+            )
+        )  # fmt: skip
+    return study
+
+
 # --- progress ---------------------------------------------------------------------------------
 
 
@@ -614,6 +653,7 @@ def run_sweep(config: SweepConfig, *, progress: _Progress | None = None, show_pr
         progress = _Progress()
     with progress.bar if progress is not None and show_progress else nullcontext():
         search, planned, max_epochs = _plan_search(task, config)
+        record_baselines(config.store, task, config.budget, dict(config.options), _data(task, config.budget, dict(config.options)))
         names = {"search": search.study_name}
         if config.jobs == 0:  # planned only: `bench worker`s anywhere do the work
             return names
@@ -693,13 +733,16 @@ def train_fixed(config: FixedConfig, *, show_progress: bool = True):
 
     task = validate(config)
     hparams = {name: param.centre() for name, param in task.search_space(config.model, config.budget).items()}
-    hparams.update(task.preset(config.preset) if config.preset else {})
+    preset = dict(task.preset(config.preset)) if config.preset else {}
+    data_options = {**preset.pop("dataset", {}), **dict(config.options)}  # a preset's data protocol, then --option
+    hparams.update(preset)
     hparams.update(dict(config.overrides))
     preset_epochs = hparams.pop("max_epochs", None)
     max_epochs = config.max_epochs or preset_epochs or task.budget(config.budget).max_epochs
-    data = task.load_data(config.budget, dict(config.options))
+    data = task.load_data(config.budget, data_options)
     results = prepare_results_dir(config.results)
 
+    record_baselines(config.store, task, config.budget, dict(config.options), data, label=FIXED)
     attrs = _study_attrs(task, config, FIXED, FIXED)
     study = _create_study(config.store, study_name(task.name, config.model, FIXED, dict(config.options)), task.direction, attrs)
     number = len(study.trials)
@@ -730,6 +773,7 @@ def train_fixed(config: FixedConfig, *, show_progress: bool = True):
             "preset": config.preset,
             "overrides": dict(config.overrides),
             "data_budget": config.budget,
+            "data_options": data_options,
             "max_epochs": max_epochs,
         },
     )

@@ -17,7 +17,7 @@ from typing import Any
 from benchbench.errors import BenchError
 from benchbench.space import Param, parse_space
 
-__all__ = ["Budget", "Reference", "Task", "load_task", "task_names", "tasks_dir"]
+__all__ = ["BaselineSpec", "Budget", "Reference", "Task", "load_task", "task_names", "tasks_dir"]
 
 
 def tasks_dir() -> Path:
@@ -41,6 +41,21 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class BaselineSpec:
+    """A naive baseline as a task spec names it (`benchbench.baselines` computes it)."""
+
+    name: str  # a name in baselines.BASELINES
+    options: dict[str, Any] = field(default_factory=dict)  # e.g. {"period": 24}
+
+    @property
+    def label(self) -> str:
+        """How tables name it: `persistence`, `seasonal-persistence[period=24]`."""
+        if not self.options:
+            return self.name
+        return f"{self.name}[{','.join(f'{k}={v:g}' if isinstance(v, float) else f'{k}={v}' for k, v in sorted(self.options.items()))}]"
+
+
+@dataclass(frozen=True)
 class Reference:
     """A published result to show beside ours."""
 
@@ -48,7 +63,9 @@ class Reference:
     model: str  # the family it corresponds to, or a free label
     test: float | None = None
     val: float | None = None
-    note: str = ""  # protocol details (horizon, preset, ...)
+    note: str = ""  # protocol details (horizon, preset, ...) and where it differs from ours
+    options: dict[str, Any] = field(default_factory=dict)  # the dataset options it was measured with
+    extra: dict[str, float] = field(default_factory=dict)  # its other test metrics, e.g. {"corr": 0.9786}
 
 
 @dataclass(frozen=True)
@@ -61,8 +78,7 @@ class Task:
     dataset_options: dict[str, Any]
     budgets: dict[str, Budget]
     search: dict[str, dict[str, Param]]  # "default" and per-family overrides
-    baseline: float | None = None  # a trivial predictor's score, shown on the leaderboard
-    baseline_label: str = ""
+    baselines: tuple[BaselineSpec, ...] = ()  # naive predictors computed on the same splits
     causal: bool = False  # predicts each step from the past: bidirectional families are refused
     units: str = ""  # units of the metric, e.g. "µg/m³"
     extra_metrics: tuple[str, ...] = ()  # also reported on test, e.g. ("rse", "corr")
@@ -120,7 +136,7 @@ def _parse(name: str, raw: dict[str, Any], where: str) -> Task:
             for b, spec in raw["budgets"].items()
         }
         search = {family: parse_space(space, where=f"{where} [search.{family}]") for family, space in raw["search"].items()}
-        baseline = raw.get("baseline", {})
+        baselines = tuple(_baseline(entry, where) for entry in raw.get("baselines", ()))
         return Task(
             name=name,
             description=raw["description"],
@@ -130,8 +146,7 @@ def _parse(name: str, raw: dict[str, Any], where: str) -> Task:
             dataset_options=dataset,
             budgets=budgets,
             search=search,
-            baseline=baseline.get("value"),
-            baseline_label=baseline.get("label", ""),
+            baselines=baselines,
             causal=bool(raw.get("causal", False)),
             units=raw.get("units", ""),
             extra_metrics=tuple(raw.get("extra_metrics", ())),
@@ -143,6 +158,14 @@ def _parse(name: str, raw: dict[str, Any], where: str) -> Task:
         raise BenchError(f"{where}: missing required entry {missing}") from None
     except TypeError as err:
         raise BenchError(f"{where}: {err}") from None
+
+
+def _baseline(entry: Any, where: str) -> BaselineSpec:
+    """`{ name = "seasonal-persistence", period = 24 }`: a registered baseline and its options."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise BenchError(f"{where}: each of baselines must be {{ name = \"...\", option = value }}, got {entry!r}")
+    options = {k: v for k, v in entry.items() if k != "name"}
+    return BaselineSpec(entry["name"], options)
 
 
 def _tolerance(raw: Any, where: str) -> dict[str, float]:

@@ -27,7 +27,7 @@ from benchbench.batching import is_stream, make_loader
 from benchbench.data.registry import Splits
 from benchbench.errors import BenchError, Diverged
 from benchbench.heads import HEADS, OutputKind
-from benchbench.metrics import METRICS, Metric
+from benchbench.metrics import METRICS, Metric, in_units
 from benchbench.tasks import Task
 
 __all__ = ["BestState", "RunResult", "SequenceModel", "TrainConfig", "build_model", "fit_and_test", "quiet_lightning"]
@@ -46,6 +46,7 @@ class TrainConfig:
     init_range: float | None = None  # initialise every parameter from U[-r, r]; None keeps torch's init
     embedding_size: int | None = None  # token embedding width; None uses hidden_size
     input_noise: float = 0.0  # std of Gaussian noise added to real-valued inputs while training
+    residual: bool = False  # forecasting: predict the change from each target series' last observed value
     bptt: int = 35  # truncated-BPTT window on token streams
     eval_batch_size: int | None = None  # None: 10 streams for language modelling, else max(batch, 256)
     max_epochs: int = 10  # epochs unless pruning stops earlier
@@ -94,6 +95,7 @@ class SequenceModel(pl.LightningModule):
         stateful: bool = False,
         target_scale: torch.Tensor | None = None,
         target_offset: torch.Tensor | None = None,
+        residual_channels: list[int] | None = None,
     ) -> None:
         super().__init__()
         self.encoder = encoder if encoder is not None else nn.Identity()
@@ -106,12 +108,18 @@ class SequenceModel(pl.LightningModule):
         # Regression metrics are reported in the task's units: pred * scale + offset.
         self.register_buffer("target_scale", None if target_scale is None else torch.as_tensor(target_scale).float())
         self.register_buffer("target_offset", None if target_offset is None else torch.as_tensor(target_offset).float())
+        # Forecasting with a skip connection (LSTNet's highway, with its one weight fixed at 1): the
+        # prediction is the last observed value of each target series plus what the head adds.
+        self.residual_channels = residual_channels
         self._state: dict[str, Any] = {}
         self._sums: dict[str, list[torch.Tensor | None]] = {}
 
     def forward(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
         out, state = self.backbone(self.encoder(x), state)  # (B, T, F)
-        return self.head(out), state
+        pred = self.head(out)
+        if self.residual_channels is not None:
+            pred = pred + x[:, -1, self.residual_channels]  # (B, D)
+        return pred, state
 
     def _step(self, batch, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = batch
@@ -138,9 +146,8 @@ class SequenceModel(pl.LightningModule):
 
     def _accumulate(self, batch, split: str) -> None:
         pred, y = self._step(batch, split)
-        if self.kind.regression and self.target_scale is not None:
-            offset = self.target_offset if self.target_offset is not None else 0.0
-            pred, y = pred * self.target_scale + offset, y * self.target_scale + offset
+        if self.kind.regression:
+            pred, y = in_units(pred, y, self.target_scale, self.target_offset)
         sums = self._sums[split]
         for i, metric in enumerate(self.metrics):
             batch_sums = metric.stats(pred.detach(), y)
@@ -257,6 +264,14 @@ def build_model(task: Task, family: str, hparams: dict[str, Any], data: Splits, 
         raise BenchError(f"task {task.name!r} predicts each step from the past; bidirectional model {family!r} would see the future")
     kind = HEADS.get(task.output)
     head = kind.head(backbone, data)
+    residual_channels = None
+    if config.residual:
+        if not kind.regression or "target_channels" not in data.meta:
+            raise BenchError(f"task {task.name!r}: residual needs a forecasting task whose inputs carry the target series")
+        residual_channels = list(data.meta["target_channels"])
+        last = [m for m in head.modules() if isinstance(m, nn.Linear)][-1]
+        nn.init.zeros_(last.weight)  # start exactly at persistence
+        nn.init.zeros_(last.bias)
     module = SequenceModel(
         backbone,
         head,
@@ -267,6 +282,7 @@ def build_model(task: Task, family: str, hparams: dict[str, Any], data: Splits, 
         stateful=is_stream(data.train),
         target_scale=data.meta.get("target_scale"),
         target_offset=data.meta.get("target_offset"),
+        residual_channels=residual_channels,
     )
     if config.init_range is not None:
         for p in module.parameters():

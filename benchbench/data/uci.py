@@ -125,7 +125,7 @@ def pm25_features(frame, n_train: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def uci_pm25(*, window: int = 24, horizon: int = 1, stride: int = 1, limit: int | None = None) -> Splits:
     """Beijing hourly PM2.5 forecasting, 2010-2014 (UCI; 43,824 hours, 16 covariates).
 
-    `stride` keeps every stride-th window of each split and `limit` its first `limit` windows
+    `stride` keeps every stride-th training window (val and test keep all) and `limit` the first `limit` windows of each split
     (after dropping the windows whose target was missing), for quick budgets.
     """
     check_window_options(window=window, horizon=horizon, stride=stride, limit=limit)
@@ -142,7 +142,8 @@ def uci_pm25(*, window: int = 24, horizon: int = 1, stride: int = 1, limit: int 
     sets, rows_of = {}, {}
     for split, r in parts.items():
         rows = torch.arange(r.start, r.stop)
-        rows = rows[measured_t[rows]][::stride][:limit]  # (N,) file rows of the targets
+        # `stride` thins training windows only: every budget is scored on the same val and test windows.
+        rows = rows[measured_t[rows]][:: stride if split == "train" else 1][:limit]  # (N,) file rows of the targets
         if len(rows) == 0:
             raise BenchError(f"uci-pm25: no {split} window left for window={window}, horizon={horizon}")
         inputs = every[rows - (horizon - 1 + window)]  # (N, window, F)
@@ -152,6 +153,7 @@ def uci_pm25(*, window: int = 24, horizon: int = 1, stride: int = 1, limit: int 
         "target_scale": torch.tensor([std]),  # (1,) µg/m³ per normalised unit
         "target_offset": torch.tensor([mean]),  # (1,) µg/m³
         "features": list(FEATURES),
+        "target_channels": (0,),  # input feature 0 is pm2.5, in the targets' normalised units
         "target_rows": rows_of,  # split -> (N,) file rows (0-based) of the targets
         "window": window,
         "horizon": horizon,
