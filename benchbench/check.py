@@ -45,6 +45,9 @@ class Cell:
     n_seeds: int  # test values behind `value`
     tolerance: dict[str, float]  # {"relative": r} or {"absolute": a}
     kind: str = "model"  # model (a family's result) or baseline (a naive baseline's, computed)
+    ci_low: float | None = None  # 95% t interval of the test mean over seeds, when there are seeds
+    ci_high: float | None = None
+    wall_time: float | None = None  # seconds the cell's search and evaluation took
 
     @property
     def name(self) -> str:
@@ -80,6 +83,10 @@ def _value(row: pd.Series) -> float | None:
     return None
 
 
+def _optional(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
 def _valid_tolerance(raw: Any) -> bool:
     return (
         isinstance(raw, dict) and len(raw) == 1 and next(iter(raw)) in ("relative", "absolute")
@@ -113,6 +120,8 @@ def save_baseline(
                 task=row["task"], budget=row["budget"], model=row["model"], metric=row["metric"],
                 direction=row["direction"], units=row["units"] or "", value=value, n_seeds=int(row["n_seeds"]),
                 tolerance={k: float(v) for k, v in (tolerance or own).items()}, kind=row["kind"],
+                ci_low=_optional(row["test_ci_low"]), ci_high=_optional(row["test_ci_high"]),
+                wall_time=_optional(row["wall_time"]),
             )
         )  # fmt: skip
     if not cells:
@@ -185,7 +194,8 @@ def load_baseline(path: Path) -> list[Cell]:
         kind = raw.get("kind", "model")  # files written before naive baselines have model cells only
         if kind not in ("model", "baseline"):
             raise wrong(f"cells[{i}].kind must be model or baseline, got {kind!r}")
-        cells.append(Cell(**{key: raw[key] for key in _FIELDS}, kind=kind))
+        extra = {key: _optional(raw.get(key)) for key in ("ci_low", "ci_high", "wall_time")}  # optional figures
+        cells.append(Cell(**{key: raw[key] for key in _FIELDS}, kind=kind, **extra))
     return cells
 
 

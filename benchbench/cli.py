@@ -365,6 +365,18 @@ def baseline_save(
         typer.echo(f"wrote {path}: {len(cells)} cells ({', '.join(c.name for c in cells)})")
 
 
+@baseline_app.command("table")
+def baseline_table(
+    baseline: Annotated[Path, typer.Option(help="Baseline file written by `bench baseline save`.")],
+) -> None:
+    """Print a saved baseline as one Markdown table: families, best naive baseline, published figures."""
+    with _user_errors():
+        from benchbench.check import load_baseline
+        from benchbench.summary import results_table
+
+        typer.echo(results_table(load_baseline(baseline)), nl=False)
+
+
 @app.command()
 def check(
     baseline: Annotated[Path, typer.Option(help="Baseline file written by `bench baseline save`.")],
