@@ -18,7 +18,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from benchbench.sweep import FixedConfig, train_fixed
+from benchbench.sweep import FixedConfig, parse_overrides, train_fixed
 from benchbench.tasks import load_task
 
 PRESETS = {"zaremba-small": ("ptb", "lstm"), "lstnet-gru": ("exchange-rate", "gru")}  # preset -> (task, family)
@@ -29,14 +29,18 @@ def main() -> None:
     parser.add_argument("preset", choices=sorted(PRESETS))
     parser.add_argument("--results", type=Path, default=None, help="results folder (default: a temporary one)")
     parser.add_argument("--max-epochs", type=int, default=None, help="fewer epochs for a quick look")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a dataset option, e.g. scale=file")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
+    options = parse_overrides(args.option, flag="--option")
 
     task_name, model = PRESETS[args.preset]
     task = load_task(task_name)
-    reference = next(r for r in task.references if r.model == model and not r.options)
+    reference = next(r for r in task.references if r.model == model and not r.options)  # the spec's own setting
     results = args.results or Path(tempfile.mkdtemp(prefix=f"{args.preset}-"))
-    config = FixedConfig(task=task_name, model=model, max_epochs=args.max_epochs, results=results, preset=args.preset)
+    config = FixedConfig(
+        task=task_name, model=model, max_epochs=args.max_epochs, results=results, preset=args.preset, options=options
+    )
     _, run = train_fixed(config, show_progress=not args.json)
 
     from benchbench.leaderboard import BASELINE, collect
@@ -44,7 +48,8 @@ def main() -> None:
     frame = collect(results)
     naive = {row["model"]: row["test"] for _, row in frame[frame["kind"] == BASELINE].iterrows()}
     figures = {
-        "command": f"bench train --task {task_name} --model {model} --preset {args.preset}",
+        "command": f"bench train --task {task_name} --model {model} --preset {args.preset}"
+        + "".join(f" --option {k}={v}" for k, v in options),
         "val": run.val,
         "test": run.test,
         **{f"test_{k}": v for k, v in run.test_extra.items()},

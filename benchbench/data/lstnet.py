@@ -17,7 +17,8 @@ The protocol, as in LSTNet's `utils.Data_utility`:
   `window + horizon - 1`, the first row with a full window;
 - each series is divided by its maximum absolute value. LSTNet takes that maximum over the whole
   file; here it is taken over the training part (rows `[0, int(0.6 n))`) only, so nothing about
-  val/test leaks into training. A series that is all zero there keeps scale 1.
+  val/test leaks into training (`scale="file"` takes LSTNet's whole-file maximum, to reproduce
+  their figures). A series that is all zero there keeps scale 1.
 
 Inputs are (N, window, D), targets (N, D), both scaled. `meta["target_scale"]` (D,) and
 `meta["target_offset"]` (D,) zeros undo the scaling: `pred * scale + offset` is in the file's
@@ -135,15 +136,28 @@ def _windows(scaled: torch.Tensor, rows: range, *, window: int, horizon: int) ->
     return TensorDataset(inputs, targets)
 
 
+SCALES = ("train", "file")  # each series' maximum over the training part (ours), or the whole file (LSTNet's)
+
+
 def lstnet_splits(
-    matrix: np.ndarray, *, window: int = 168, horizon: int = 3, stride: int = 1, limit: int | None = None
+    matrix: np.ndarray,
+    *,
+    window: int = 168,
+    horizon: int = 3,
+    stride: int = 1,
+    limit: int | None = None,
+    scale: str = "train",
 ) -> Splits:
-    """LSTNet windows of a (rows, series) matrix; see the module docstring for the protocol."""
+    """LSTNet windows of a (rows, series) matrix; see the module docstring for the protocol.
+    `scale="file"` divides by the whole file's maximum as LSTNet's code does (it lets the test
+    period's range into training), for reproducing their figures."""
     check_window_options(window=window, horizon=horizon, stride=stride, limit=limit)
+    if scale not in SCALES:
+        raise BenchError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
     n, d = matrix.shape
     rows = target_rows(n, window=window, horizon=horizon)
     a, _ = split_rows(n)
-    scale = np.abs(matrix[:a]).max(axis=0)  # (D,), training part only
+    scale = np.abs(matrix[: a if scale == "train" else n]).max(axis=0)  # (D,)
     scale[scale == 0] = 1.0
     scaled = torch.from_numpy(matrix / scale).float()  # (n, D)
     # `stride` thins training windows only: every budget is scored on the same val and test windows.
@@ -165,12 +179,16 @@ def _load(remote: RemoteFile, **options) -> Splits:
 
 
 @DATASETS.register("exchange-rate")
-def exchange_rate(*, window: int = 168, horizon: int = 3, stride: int = 1, limit: int | None = None) -> Splits:
+def exchange_rate(
+    *, window: int = 168, horizon: int = 3, stride: int = 1, limit: int | None = None, scale: str = "train"
+) -> Splits:
     """Daily exchange rates of 8 currencies, 1990-2016 (LSTNet protocol; 7,588 rows)."""
-    return _load(EXCHANGE_RATE, window=window, horizon=horizon, stride=stride, limit=limit)
+    return _load(EXCHANGE_RATE, window=window, horizon=horizon, stride=stride, limit=limit, scale=scale)
 
 
 @DATASETS.register("electricity")
-def electricity(*, window: int = 168, horizon: int = 3, stride: int = 1, limit: int | None = None) -> Splits:
+def electricity(
+    *, window: int = 168, horizon: int = 3, stride: int = 1, limit: int | None = None, scale: str = "train"
+) -> Splits:
     """Hourly consumption of 321 clients, 2012-2014 (UCI, LSTNet preprocessing; 26,304 rows)."""
-    return _load(ELECTRICITY, window=window, horizon=horizon, stride=stride, limit=limit)
+    return _load(ELECTRICITY, window=window, horizon=horizon, stride=stride, limit=limit, scale=scale)
