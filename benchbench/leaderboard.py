@@ -348,7 +348,7 @@ def _versus_naive(row: pd.Series) -> str:
     sign = 1.0 if row["direction"] == "minimize" else -1.0
     base = float(row["baseline"])
     gain = sign * (base - float(row["test_mean"])) / abs(base) * 100 if base else math.nan
-    text = "" if math.isnan(gain) else f" {gain:.0f}%"
+    text = "" if math.isnan(gain) else f" {gain:.3g}%"
     return ("✓" if row["beats_baseline"] else "✗") + text
 
 
