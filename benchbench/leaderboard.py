@@ -375,7 +375,7 @@ def _columns(label: str, extras: list[str], width: int) -> list[tuple[str, str, 
         ("95% CI", "right", lambda r: _baseline_cell(r, _ci), 0),
         ("seeds", "right", lambda r: _baseline_cell(r, lambda r: _fmt(r["n_seeds"], "d")), 0),
         ("vs best", "left", lambda r: _baseline_cell(r, _versus_best), 0),
-        ("vs naive", "left", _versus_naive, 0),
+        ("vs naive", "left", lambda r: "naive" if _is_baseline(r) else _versus_naive(r), 0),
         *((f"test {_label(m, '')}", "right", lambda r, m=m: _fmt(r["test_extra"].get(m)), 0) for m in extras),
         ("params", "right", lambda r: _baseline_cell(r, lambda r: _fmt(r["params"], ",d")), 110),
         ("trials c/p/f", "right", lambda r: _baseline_cell(r, _trials), 90),
@@ -413,15 +413,18 @@ def _rich_tables(frame: pd.DataFrame, width: int):
             box=box.HEAVY_HEAD if width >= 110 else box.SIMPLE_HEAD, pad_edge=width >= 110,
         )  # fmt: skip
         columns = _columns(label, list(first["test_extra"]), width)
-        for header, justify, _ in columns:
-            table.add_column(escape(header), justify=justify, no_wrap=True)
+        for header, justify, _ in columns:  # the rank never shrinks away
+            table.add_column(escape(header), justify=justify, no_wrap=True, min_width=2 if header == "#" else None)
         if wide:
             table.add_column("hyperparameters", overflow="fold")
-        for _, row in group.iterrows():
+        kinds = list(group["kind"]) + [None]
+        for i, (_, row) in enumerate(group.iterrows()):
             baseline = _is_baseline(row)
             note = [escape(_baseline_note(row) if baseline else _hparams(row["hyperparams"]))] if wide else []
             style = "dim" if baseline else "bold green" if _first(row) else "red" if row["beats_baseline"] is False else None
-            table.add_row(*(escape(cell(row)) for _, _, cell in columns), *note, style=style)
+            # a rule between the families and the naive baselines
+            last_model = not baseline and kinds[i + 1] == BASELINE
+            table.add_row(*(escape(cell(row)) for _, _, cell in columns), *note, style=style, end_section=last_model)
         blank = [""] * (len(columns) - 4)  # published rows fill #, model, val and test
         references = [r for r in _references(task) if reference_matches(r, task)]
         for ref in references:

@@ -45,14 +45,37 @@ def add_study(
     study = optuna.create_study(storage=open_storage(results), study_name=name, direction=direction)
     attrs = {
         "kind": kind, "task": task, "task_options": options or {}, "model": model, "budget": budget,
-        "metric": metric, "direction": direction, "units": "", "extra_metrics": [], "baseline": 1 / 6,
-        "baseline_label": "always predict 1 (1/6)", "tolerance": {"relative": 0.1}, **extra,
+        "metric": metric, "direction": direction, "units": "", "extra_metrics": [],
+        "tolerance": {"relative": 0.1}, **extra,
     }  # fmt: skip
     if kind == "eval":
         attrs["search_study"] = study_name(task, model, budget, options)
     for key, value in attrs.items():
         if not (key == "kind" and value is None):
             study.set_user_attr(key, value)
+    return study
+
+
+def add_baselines(
+    results: Path,
+    scores: dict[str, tuple[float, float]],
+    *,
+    task: str = "adding",
+    budget: str = "default",
+    options: dict[str, Any] | None = None,
+    metric: str = "mse",
+) -> optuna.Study:
+    """The naive baselines' study of task x budget as `bench run` stores it: one complete trial per
+    baseline label (e.g. `constant[value=1]`) with its (validation, test) score."""
+    study = add_study(results, task=task, model="baselines", budget=budget, options=options, kind="baseline", metric=metric)
+    for label, (val, test) in scores.items():
+        name, _, rest = label.partition("[")
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=val,
+                user_attrs={"baseline": label, "name": name, "options": {}, "val": val, "test": test, "wall_time": 0.01},
+            )
+        )
     return study
 
 

@@ -56,7 +56,11 @@ def test_save_writes_every_cell(saved):
     cells = _cells(path)
     assert set(cells) == {("adding", "lstm", "smoke"), ("adding", "gru", "smoke"), ("sentiment", "lstm", "smoke")}
     lstm = cells["adding", "lstm", "smoke"]
-    assert list(lstm) == ["task", "budget", "model", "metric", "direction", "units", "value", "n_seeds", "tolerance"]
+    assert list(lstm) == [
+        "task", "budget", "model", "metric", "direction", "units", "value", "n_seeds", "tolerance",
+        "kind", "ci_low", "ci_high", "wall_time",
+    ]  # fmt: skip
+    assert lstm["kind"] == "model" and lstm["ci_low"] < lstm["value"] < lstm["ci_high"]
     assert lstm["value"] == pytest.approx(0.011) and lstm["n_seeds"] == 3
     assert (lstm["metric"], lstm["direction"], lstm["tolerance"]) == ("mse", "minimize", {"relative": 0.1})
     assert cells["sentiment", "lstm", "smoke"]["direction"] == "maximize"

@@ -40,7 +40,8 @@ def swept(tmp_path_factory):
 def test_run_records_every_trial(swept):
     results, first, _, _ = swept
     assert (results / JOURNAL).is_file()
-    assert "adding · budget smoke" in first.output and "lstm" in first.output and "baseline" in first.output
+    assert "adding · budget smoke" in first.output and "lstm" in first.output
+    assert "constant[value=1] (naive)" in first.output and "train-mean (naive)" in first.output
     for trial in _trials(results):
         if trial.state == optuna.trial.TrialState.COMPLETE:
             for key in ("test", "params", "epochs", "wall_time", "seed", "device"):
@@ -122,8 +123,10 @@ def test_leaderboard_json(swept):
     out = bench("leaderboard", "--results", results, "--format", "json")
     assert out.exit_code == 0
     rows = json.loads(out.stdout)
-    assert len(rows) == 1
-    row = rows[0]
+    assert [(r["model"], r["kind"]) for r in rows[:1]] == [("lstm", "model")]
+    row, *naive = rows  # naive baselines after the families, best first
+    assert {(r["model"], r["kind"]) for r in naive} == {("constant[value=1]", "baseline"), ("train-mean", "baseline")}
+    assert naive[0]["test"] <= naive[1]["test"]
     assert set(COLUMNS) <= set(row)
     assert (row["task"], row["model"], row["metric"], row["direction"]) == ("adding", "lstm", "mse", "minimize")
     assert row["trials"] == 4 and row["rank"] == 1
@@ -132,7 +135,11 @@ def test_leaderboard_json(swept):
     assert row["test"] == pytest.approx(best.user_attrs["test"])
     assert row["params"] == best.user_attrs["params"]
     assert row["hyperparams"] == best.params
-    assert row["baseline"] == pytest.approx(1 / 6, abs=1e-4)
+    # the adding problem's target is ~1 with variance 1/6: both naive predictors score about that
+    assert all(r["rank"] is None and r["test"] == pytest.approx(1 / 6, rel=0.25) for r in naive)
+    assert row["baseline"] == min(r["test"] for r in naive)
+    assert row["baseline_label"] in ("constant[value=1]", "train-mean")
+    assert row["beats_baseline"] is (row["test_ci_high"] < row["baseline"])
 
 
 def test_leaderboard_csv_markdown_table(swept):
@@ -144,7 +151,7 @@ def test_leaderboard_csv_markdown_table(swept):
     lines = md.strip().splitlines()
     assert lines[0].startswith("|") and "model" in lines[0] and "lstm" in lines[2]
     table = bench("leaderboard", "--results", results).stdout
-    assert "MSE, lower is better" in table and "lstm" in table and "baseline" in table
+    assert "MSE, lower is better" in table and "lstm" in table and "train-mean (naive)" in table
     filtered = json.loads(bench("leaderboard", "--results", results, "--task", "nothing", "--format", "json").stdout)
     assert filtered == []
 

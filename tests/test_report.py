@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import benchbench.leaderboard
 from benchbench.cli import app
-from tests.studies import add_study, add_trial, write_log
+from tests.studies import add_baselines, add_study, add_trial, write_log
 
 runner = CliRunner()
 
@@ -87,7 +87,19 @@ def test_the_best_row_is_highlighted(results):
     page = (results / "report.html").read_text()
     best = re.findall(r'<tr class="best">(.*?)</tr>', page)
     assert len(best) == 1 and "<td>1</td>" in best[0]
-    assert 'class="reference"' in page and "always predict 1 (1/6)" in page  # the baseline row
+    assert 'class="naive"' not in page and 'class="below"' not in page  # no naive baseline stored
+
+
+def test_naive_baselines_are_rows_and_a_family_below_them_is_marked(results):
+    _two_families(results)  # tests: lstm 0.22, gru 0.242
+    add_baselines(results, {"constant[value=1]": (0.2, 0.23), "train-mean": (0.3, 0.4)})
+    assert report(results).exit_code == 0
+    page = (results / "report.html").read_text()
+    naive = re.findall(r'<tr class="naive">(.*?)</tr>', page)
+    assert len(naive) == 2 and "constant[value=1] (naive)" in naive[0] and "train-mean (naive)" in naive[1]
+    below = re.findall(r'<tr class="below">(.*?)</tr>', page)
+    assert len(below) == 1 and "gru" in below[0]  # 0.242 does not beat 0.23; lstm's 0.22 does
+    assert "naive: constant[value=1]" in page  # the dashed line on the comparison figure
 
 
 def _without_seed_columns(collect):

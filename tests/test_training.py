@@ -56,8 +56,10 @@ def test_bench_train_with_preset_and_overrides(tmp_path):
     )  # fmt: skip
     assert out.exit_code == 0, out.output
     assert "ptb/lstm: val" in out.stdout and "2 epochs" in out.stdout
-    (row,) = json.loads(runner.invoke(app, ["leaderboard", "--results", str(results), "--format", "json"]).stdout)
-    assert row["budget"] == "fixed" and row["model"] == "lstm"
+    rows = json.loads(runner.invoke(app, ["leaderboard", "--results", str(results), "--format", "json"]).stdout)
+    (row,) = [r for r in rows if r["kind"] == "model"]
+    assert [(r["model"], r["budget"]) for r in rows if r["kind"] == "baseline"] == [("unigram", "fixed")]
+    assert row["budget"] == "fixed" and row["model"] == "lstm" and row["baseline_label"] == "unigram"
     assert row["hyperparams"]["hidden_size"] == 12 and row["hyperparams"]["optimizer"] == "sgd"
     assert row["hyperparams"]["lr"] == 20.0 and math.isfinite(row["test"])
 
@@ -86,7 +88,11 @@ def test_task_options_make_their_own_study(tmp_path):
     assert runner.invoke(app, [*base, "--option", "horizon=6"]).exit_code == 0
     assert runner.invoke(app, base).exit_code == 0
     rows = json.loads(runner.invoke(app, ["leaderboard", "--results", str(results), "--format", "json", "--task", "exchange-rate"]).stdout)
-    assert sorted(r["task"] for r in rows) == ["exchange-rate", "exchange-rate[horizon=6]"]
+    assert sorted(r["task"] for r in rows if r["kind"] == "model") == ["exchange-rate", "exchange-rate[horizon=6]"]
+    naive = {(r["task"], r["model"]): r["test"] for r in rows if r["kind"] == "baseline"}
+    assert set(naive) == {(t, b) for t in ("exchange-rate", "exchange-rate[horizon=6]") for b in ("persistence", "train-mean")}
+    # a longer horizon is harder to guess by repeating the last value
+    assert naive["exchange-rate[horizon=6]", "persistence"] > naive["exchange-rate", "persistence"]
 
 
 def test_convolutional_family_predicts_frames_per_pixel():
