@@ -83,11 +83,10 @@ def _user_errors() -> Iterator[None]:
 
 
 def _print_leaderboard(results: Path, task: str | None) -> None:
-    from rich.console import Console
-
+    from benchbench.console import console as make_console
     from benchbench.leaderboard import collect, render
 
-    console = Console()
+    console = make_console()
     tables = render(collect(results, task=task), "table", width=console.width)
     if not tables:
         console.print(f"no results under {results}; run `bench run --task TASK --model MODEL` first")
@@ -203,13 +202,12 @@ def show(
     """Print one trial's record (seed, hyperparameters, versions, commit, device, wall time, results)
     and the command that reruns it."""
     with _user_errors():
-        from rich.console import Console
-
+        from benchbench.console import console
         from benchbench.results import StorageSpec
         from benchbench.show import render_trial, trial_record
 
         record = trial_record(StorageSpec(results, storage), task, model, budget, trial, evaluation=evaluation)
-        Console().print(render_trial(record))
+        console().print(render_trial(record))
 
 
 @app.command()
@@ -257,8 +255,7 @@ def leaderboard(
     Shows the test mean ± sd over seeds with its 95% interval, and whether each family differs
     significantly from the best (Welch's t-test)."""
     with _user_errors():
-        from rich.console import Console
-
+        from benchbench.console import console as make_console
         from benchbench.leaderboard import collect, parse_names, render
 
         frame = collect(results, task=task, model=parse_names(model, flag="--model"))
@@ -267,7 +264,7 @@ def leaderboard(
         if format != Format.table:
             sys.stdout.write(render(frame, format.value))
             return
-        console = Console()
+        console = make_console()
         for table in render(frame, "table", width=console.width):
             console.print(table)
 
@@ -305,11 +302,10 @@ def importance(
 ) -> None:
     """Rank the hyperparameters of a search study by fANOVA importance (over its complete trials)."""
     with _user_errors():
-        from rich.console import Console
-
+        from benchbench.console import console
         from benchbench.importance import importance_table
 
-        Console().print(importance_table(results, task=task, model=model, budget=budget))
+        console().print(importance_table(results, task=task, model=model, budget=budget))
 
 
 @app.command()
@@ -387,12 +383,11 @@ def check(
     Exit 0 when every cell is within its tolerance, 1 when any regressed (worse in its metric's
     direction beyond it), 2 on a bad baseline file or a result that is missing."""
     with _user_errors():
-        from rich.console import Console
-
         from benchbench.check import check_results, render_check
+        from benchbench.console import console
 
         outcome = check_results(baseline, results)
-        Console().print(render_check(outcome))
+        console().print(render_check(outcome))
         if outcome.missing:
             raise outcome.missing_error()
         if outcome.regressed:

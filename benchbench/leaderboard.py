@@ -320,7 +320,7 @@ def _test(row: pd.Series) -> str:
 
 def _ci(row: pd.Series) -> str:
     low, high = row["test_ci_low"], row["test_ci_high"]
-    return "—" if _missing(low) else f"[{_fmt(low, '.3g')}, {_fmt(high, '.3g')}]"
+    return "—" if _missing(low) else f"[{_fmt(low)}, {_fmt(high)}]"
 
 
 def _first(row: pd.Series) -> bool:
@@ -364,24 +364,24 @@ LEGEND = (
 )
 
 
-def _columns(label: str, extras: list[str], width: int) -> list[tuple[str, str, Callable[[pd.Series], str]]]:
-    """The table's (header, justify, cell) columns for a terminal `width` wide: narrower terminals
-    drop the parameter count and wall time first, then the trial counts, and keep the statistics."""
-    columns = [
-        ("#", "right", lambda r: "" if _is_baseline(r) else _fmt(r["rank"], "d"), 0),
-        ("model", "left", lambda r: r["model"], 0),
-        (f"val {label}", "right", lambda r: _fmt(r["val"]), 0),
-        (f"test {label}", "right", lambda r: _fmt(r["test"]) if _is_baseline(r) else _test(r), 0),
-        ("95% CI", "right", lambda r: _baseline_cell(r, _ci), 0),
-        ("seeds", "right", lambda r: _baseline_cell(r, lambda r: _fmt(r["n_seeds"], "d")), 0),
-        ("vs best", "left", lambda r: _baseline_cell(r, _versus_best), 0),
-        ("vs naive", "left", lambda r: "naive" if _is_baseline(r) else _versus_naive(r), 0),
-        *((f"test {_label(m, '')}", "right", lambda r, m=m: _fmt(r["test_extra"].get(m)), 0) for m in extras),
-        ("params", "right", lambda r: _baseline_cell(r, lambda r: _fmt(r["params"], ",d")), 110),
-        ("trials c/p/f", "right", lambda r: _baseline_cell(r, _trials), 90),
-        ("time", "right", lambda r: f"{r['wall_time']:.0f}s", 110),
+def _columns(label: str, extras: list[str]) -> list[tuple[str, str, Callable[[pd.Series], str], bool, int]]:
+    """The table's (header, justify, cell, keep, priority) columns. A terminal too narrow for all of
+    them leaves out the lowest priority first (console.fit): the wall time and parameter count, then
+    the trial counts and seeds, and keeps the rank, the name, the test figure and the verdicts."""
+    return [
+        ("#", "right", lambda r: "" if _is_baseline(r) else _fmt(r["rank"], "d"), True, 0),
+        ("model", "left", lambda r: r["model"], True, 0),
+        (f"val {label}", "right", lambda r: _fmt(r["val"]), False, 4),
+        (f"test {label}", "right", lambda r: _fmt(r["test"]) if _is_baseline(r) else _test(r), True, 0),
+        ("95% CI", "right", lambda r: _baseline_cell(r, _ci), False, 6),
+        ("seeds", "right", lambda r: _baseline_cell(r, lambda r: _fmt(r["n_seeds"], "d")), False, 2),
+        ("vs best", "left", lambda r: _baseline_cell(r, _versus_best), False, 7),
+        ("vs naive", "left", lambda r: "naive" if _is_baseline(r) else _versus_naive(r), False, 8),
+        *((f"test {_label(m, '')}", "right", lambda r, m=m: _fmt(r["test_extra"].get(m)), False, 5) for m in extras),
+        ("params", "right", lambda r: _baseline_cell(r, lambda r: _fmt(r["params"], ",d")), False, 1),
+        ("trials c/p/f", "right", lambda r: _baseline_cell(r, _trials), False, 3),
+        ("time", "right", lambda r: f"{r['wall_time']:.0f}s", False, 0),
     ]
-    return [(header, justify, cell) for header, justify, cell, needs in columns if width >= needs]
 
 
 def _baseline_cell(row: pd.Series, cell: Callable[[pd.Series], str]) -> str:
@@ -396,43 +396,68 @@ def reference_matches(ref, task: str) -> bool:
     return task_label(base, ref.options) == task or (not ref.options and task == base)
 
 
+_HPARAMS_MIN = 40  # a hyperparameters column narrower than this goes into the caption instead
+_GAP = 3  # cells between two columns of an unruled table: padding, the blank rule, padding
+
+
 def _rich_tables(frame: pd.DataFrame, width: int):
+    """One rich table per task x budget that fits `width` terminal cells: names are never cut; where
+    not every column fits, the least important are left out and the caption names them."""
     from rich import box
     from rich.markup import escape
     from rich.table import Table
 
-    wide = width >= 140  # hyperparameters get a column on wide terminals, a caption otherwise
+    from benchbench.console import Column, fit
+
     for (task, budget), group in frame.groupby(["task", "budget"], sort=True):
         first = group.iloc[0]
         label = _label(first["metric"], first["units"])
         better = "lower" if first["direction"] == "minimize" else "higher"
         setting = "fixed configurations (bench train)" if budget == FIXED else f"budget {budget}"
+        references = [r for r in _references(task) if reference_matches(r, task)]
+        rows = [row for _, row in group.iterrows()]
+        specs = _columns(label, list(first["test_extra"]))
+        # published rows fill #, model, val and test
+        published = [["", f"published {ref.model}", _fmt(ref.val), _fmt(ref.test)] for ref in references]
+        texts = [
+            [cell(row) for row in rows] + [p[i] if i < 4 else "" for p in published]
+            for i, (_, _, cell, _, _) in enumerate(specs)
+        ]
+        columns = [Column(h, t, keep=k, priority=p) for (h, _, _, k, p), t in zip(specs, texts)]
+        natural = sum(c.width for c in columns)
+        # Wide terminals: ruled boxes (3 cells between columns, 2 at each edge) and a hyperparameters column.
+        wide = natural + 3 * len(columns) + 4 + _HPARAMS_MIN <= width
+        shown, left_out = (columns, []) if wide else fit(columns, width, gap=_GAP)
         table = Table(
             title=escape(f"{task} · {setting} · {label}, {better} is better"), title_justify="left",
-            # Narrow terminals: no vertical rules and no outer padding leave room for the numbers.
-            box=box.HEAVY_HEAD if width >= 110 else box.SIMPLE_HEAD, pad_edge=width >= 110,
+            box=box.HEAVY_HEAD if wide else box.SIMPLE_HEAD, pad_edge=wide, show_edge=wide,
         )  # fmt: skip
-        columns = _columns(label, list(first["test_extra"]), width)
-        for header, justify, _ in columns:  # the rank never shrinks away
-            table.add_column(escape(header), justify=justify, no_wrap=True, min_width=2 if header == "#" else None)
+        keep = [columns.index(c) for c in shown]
+        for i in keep:
+            header, justify, _, must, _ = specs[i]
+            # names and figures are never shortened: a column holds its widest cell, or folds it
+            table.add_column(
+                escape(header), justify=justify, no_wrap=True, overflow="fold", min_width=columns[i].width if must else None
+            )  # fmt: skip
         if wide:
-            table.add_column("hyperparameters", overflow="fold")
+            table.add_column("hyperparameters", overflow="fold", min_width=_HPARAMS_MIN)
         kinds = list(group["kind"]) + [None]
-        for i, (_, row) in enumerate(group.iterrows()):
+        for n, row in enumerate(rows):
             baseline = _is_baseline(row)
             note = [escape(_baseline_note(row) if baseline else _hparams(row["hyperparams"]))] if wide else []
             style = "dim" if baseline else "bold green" if _first(row) else "red" if row["beats_baseline"] is False else None
-            # a rule between the families and the naive baselines
-            last_model = not baseline and kinds[i + 1] == BASELINE
-            table.add_row(*(escape(cell(row)) for _, _, cell in columns), *note, style=style, end_section=last_model)
-        blank = [""] * (len(columns) - 4)  # published rows fill #, model, val and test
-        references = [r for r in _references(task) if reference_matches(r, task)]
-        for ref in references:
+            last_model = not baseline and kinds[n + 1] == BASELINE  # a rule between families and naive rows
+            table.add_row(*(escape(texts[i][n]) for i in keep), *note, style=style, end_section=last_model)
+        for m, ref in enumerate(references):
             note = [escape(f"{ref.source}{' · ' + ref.note if ref.note else ''}")] if wide else []
-            table.add_row(
-                "", escape(f"published {ref.model}"), _fmt(ref.val), _fmt(ref.test), *blank, *note, style="dim italic"
-            )
+            table.add_row(*(escape(texts[i][len(rows) + m]) for i in keep), *note, style="dim italic")
         lines = [LEGEND]
+        if left_out:
+            needs = natural + _GAP * (len(columns) - 1)
+            lines.append(
+                f"left out at {width} columns: {', '.join(c.header for c in left_out)} "
+                f"(a terminal of {needs} columns, or --format markdown, shows them)"
+            )
         if not wide:
             models = group[group["kind"] != BASELINE]
             best = models.iloc[0] if not models.empty else None

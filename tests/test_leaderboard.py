@@ -344,3 +344,45 @@ def test_a_study_without_attributes_is_skipped(three):
     """A study another tool wrote, or one a running sweep has created but not yet described."""
     optuna.create_study(storage=open_storage(three), study_name="half-made")
     assert sorted(collect(three, task="adding")["model"]) == ["gru", "lstm", "rnn"]
+
+
+GREFF = ["peephole", "lstm-nfg", "lstm-np", "lstm-cifg", "lstm-noaf", "lstm-niaf"]
+
+
+@pytest.fixture
+def greff(results):
+    """Six Greff variants on adding, with names that share a prefix and numbers of every size."""
+    for i, model in enumerate(GREFF):
+        tests = [0.0001479 * (i + 1), 8.273e-05 * (i + 2), 0.0004121 * (i + 1)]
+        study(results, model=model, trials=[{"value": 0.1 + i, "test": tests[0], "lr": 0.01, "hidden_size": 57}])
+        study(results, model=model, kind="eval", trials=seeds(tests, source=0))
+    return results
+
+
+@pytest.mark.parametrize("width", [60, 80, 160])
+def test_table_at_any_width_keeps_every_name_whole(greff, width):
+    """Names are never cut and no line is wider than the terminal; what is left out is named."""
+    out = runner.invoke(app, ["leaderboard", "--results", str(greff)], env={"COLUMNS": str(width)})
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert max(map(len, lines)) <= width
+    rows = [line.split() for line in lines]
+    for model in GREFF:
+        assert any(model in row for row in rows), model  # the whole name, as one word of a line
+    assert "…" not in out.stdout
+    table = render(collect(greff), "table", width=width)[0]
+    if width >= 160:
+        assert "left out" not in str(table.caption)
+    else:
+        assert "left out at" in str(table.caption) and "params" in str(table.caption)
+
+
+def test_piped_output_without_columns_holds_every_column(greff, monkeypatch):
+    """Not a terminal and no $COLUMNS: every column, hyperparameters included, none cut."""
+    monkeypatch.delenv("COLUMNS")
+    out = runner.invoke(app, ["leaderboard", "--results", str(greff)])
+    assert out.exit_code == 0
+    header = next(line for line in out.stdout.splitlines() if "model" in line and "#" in line)
+    for column in ("val MSE", "test MSE", "95% CI", "seeds", "vs best", "params", "trials c/p/f", "time", "hyperparameters"):
+        assert column in header
+    assert "left out" not in out.stdout and "…" not in out.stdout
