@@ -269,6 +269,43 @@ def leaderboard(
             console.print(table)
 
 
+@app.command()
+def compare(
+    results: ResultsOption = Path("results"),
+    task: Annotated[
+        Optional[str], typer.Option(help="Only these tasks, comma-separated (and their variants).", autocompletion=_complete_tasks)
+    ] = None,
+    model: Annotated[
+        Optional[str], typer.Option(help="Only these families, comma-separated, e.g. lstm,gru.", autocompletion=_complete_models)
+    ] = None,
+    budget: Annotated[Optional[str], typer.Option(help="Only this budget (default: each budget on its own).")] = None,
+    against: Annotated[
+        Optional[str],
+        typer.Option(help="Compare every family with this one, task by task (Greff et al.: peephole).", autocompletion=_complete_models),
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="table, csv, markdown or json; table prints, the others write to stdout.")] = "table",
+) -> None:
+    """Which family wins across tasks: average ranks, the Friedman test and pairwise post-hoc tests
+    (Wilcoxon-Holm, Nemenyi); with --against, each family against one reference, task by task."""
+    with _user_errors():
+        from rich.console import Console
+
+        from benchbench.compare import compare as compare_families, render
+        from benchbench.leaderboard import parse_names
+
+        if format not in ("table", "csv", "markdown", "json"):
+            raise BenchError(f"unknown format {format!r}; choose one of: table, csv, markdown, json")
+        found = compare_families(results, task=task, model=parse_names(model, flag="--model"), budget=budget, against=against)
+        view = "across" if against is None else "against"
+        if found.tests.empty:
+            typer.echo(f"no results under {results}; run `bench run --task TASK --model MODEL` first", err=format != "table")
+        if format != "table":
+            sys.stdout.write(render(found, format, view=view))
+            return
+        for part in render(found, "table", view=view):
+            Console().print(part)
+
+
 @app.command("list")
 def list_(
     what: Annotated[Optional[str], typer.Argument(help="models, tasks or baselines (default: all).")] = None,

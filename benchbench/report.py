@@ -1,5 +1,10 @@
 """One self-contained HTML report of a results folder. Reads results; never trains.
 
+Across families, per budget (benchbench.compare): a critical-difference diagram of the average ranks
+over tasks, every family against a reference family as a task x family heat map, fANOVA importances
+per task x family as one heat map, and the test metric against learning rate and hidden size per
+family on one task (Greff et al. 2017, Figs. 4-6).
+
 Per task and budget: the leaderboard (`benchbench.leaderboard.collect`, one table) and a comparison of
 the families' test metric with 95% confidence intervals. Per study: its optimization history, the
 validation curve of every trial (Lightning's CSV logs), fANOVA hyperparameter importances and a
@@ -55,6 +60,7 @@ table.leaderboard tr.below td { color: #cf222e; }
 .panels { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 1rem; }
 .panel { border: 1px solid #d0d7de; border-radius: 6px; padding: .6rem; min-width: 0; }
 .comparison { max-width: 900px; }
+.cd-diagram svg { max-width: 100%; height: auto; }
 p.note { color: #59636e; font-style: italic; }
 """
 
@@ -101,6 +107,7 @@ class _Figures:
 
     def __init__(self) -> None:
         self.count = 0
+        self.importances: dict[str, Any] = {}  # study name -> fANOVA importances or why not (_fanova)
 
     def html(self, fig: go.Figure, div_id: str) -> str:
         fig.update_layout(
@@ -369,11 +376,9 @@ def _curves(figures: _Figures, results: Path, study: optuna.Study) -> str:
 def _importance(figures: _Figures, study: optuna.Study) -> str:
     import plotly.graph_objects as go
 
-    from benchbench.importance import param_importances
-
     title = "hyperparameter importance (fANOVA)"
     try:
-        importances = param_importances(study)
+        importances = _fanova(figures, study)
     except BenchError as err:
         return _panel("importance", study.study_name, title, _note(f"not computable: {err}"))
     names = list(importances)[::-1]  # plotly draws bars bottom-up: the most important on top
@@ -416,10 +421,227 @@ def _study_section(figures: _Figures, results: Path, storage: optuna.storages.Ba
     )
 
 
+# --- across families --------------------------------------------------------------------------------
+
+_VERDICT_Z = {"significantly better": 1.0, "significantly worse": -1.0, "no significant difference": 0.0}
+_VERDICT_SHORT = {"significantly better": "better", "significantly worse": "worse", "no significant difference": "n.s."}
+
+
+def _fanova(figures: _Figures, study: optuna.Study) -> dict[str, float]:
+    """fANOVA importances of a study, computed once per report (the study's panel and the heat map
+    across families share them); a BenchError says why there are none."""
+    from benchbench.importance import param_importances
+
+    if study.study_name not in figures.importances:
+        try:
+            figures.importances[study.study_name] = param_importances(study)
+        except BenchError as err:
+            figures.importances[study.study_name] = err
+    found = figures.importances[study.study_name]
+    if isinstance(found, BenchError):
+        raise found
+    return found
+
+
+def _critical_difference(comparison, budget: str) -> str:
+    """Demšar's critical-difference diagram (scikit-posthocs, drawn by matplotlib as inline SVG)."""
+    import io
+
+    import scikit_posthocs as sp
+    from matplotlib.figure import Figure
+
+    from benchbench.compare import friedman_line
+
+    title = "average rank across tasks: critical-difference diagram (Friedman, Nemenyi)"
+    tests = comparison.tests[comparison.tests["budget"] == budget]
+    test = tests.iloc[0] if not tests.empty else None
+    if test is None or _missing(test["friedman_p"]):
+        why = "fewer than two families to compare" if test is None else friedman_line(test)
+        return _panel("cd", budget, title, _note(why))
+    ranks = comparison.ranks[comparison.ranks["budget"] == budget].set_index("model")["avg_rank"]
+    pairs = comparison.pairwise[comparison.pairwise["budget"] == budget]
+    families = list(ranks.index)
+    matrix = pd.DataFrame(1.0, index=families, columns=families)
+    for _, pair in pairs.iterrows():
+        matrix.at[pair["model"], pair["versus"]] = matrix.at[pair["versus"], pair["model"]] = pair["p_nemenyi"]
+    fig = Figure(figsize=(7.5, 1.2 + 0.28 * len(families)))
+    ax = fig.add_subplot()
+    sp.critical_difference_diagram(ranks, matrix, cd=float(test["critical_difference"]), ax=ax)
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]
+    body = f'<div class="figure cd-diagram">{svg}</div>' + _note(
+        f"{friedman_line(test)}; average rank over the tasks every family ran (1 = best); a bar joins families "
+        "whose ranks differ by less than Nemenyi's test can tell apart"
+    )
+    return _panel("cd", budget, title, body)
+
+
+def _against_heatmap(figures: _Figures, comparison, budget: str, why: str) -> str:
+    """Tasks x families, coloured by the verdict against the reference (Holm-corrected)."""
+    import plotly.graph_objects as go
+
+    title = f"against {comparison.reference}: significant differences per task (Holm-corrected)"
+    rows = comparison.against[comparison.against["budget"] == budget] if comparison.reference else comparison.against
+    if comparison.reference is None or rows.empty:
+        return _panel("against", budget, title, _note(why))
+    tasks, models = sorted(set(rows["task"])), sorted(set(rows["model"]))
+    z = [[None] * len(models) for _ in tasks]
+    text = [[""] * len(models) for _ in tasks]
+    hover = [[""] * len(models) for _ in tasks]
+    for _, r in rows.iterrows():
+        i, j = tasks.index(r["task"]), models.index(r["model"])
+        z[i][j] = _VERDICT_Z.get(r["verdict"])
+        pct = "" if _missing(r["diff_pct"]) else f"{r['diff_pct']:+.2g}%"
+        text[i][j] = f"{pct}<br>{_VERDICT_SHORT.get(r['verdict'], r['verdict'])}"
+        hover[i][j] = (
+            f"{r['model']} on {r['task']}: {_num(r['mean'])} vs {_num(r['reference_mean'])} ({pct}); "
+            f"{r['test'] or 'no test'} p={_num(r['p_value'], '.2g')}, Holm p={_num(r['p_holm'], '.2g')}"
+        )
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=models, y=tasks, text=text, texttemplate="%{text}", customdata=hover,
+            hovertemplate="%{customdata}<extra></extra>", zmin=-1, zmax=1, xgap=2, ygap=2,
+            colorscale=[[0, "#cf222e"], [0.5, "#eaeef2"], [1, "#2da44e"]], showscale=False,
+        )
+    )  # fmt: skip
+    fig.update_layout(xaxis_title="family", yaxis_title="task", yaxis_autorange="reversed")
+    body = figures.html(fig, f"fig-against-{_slug(budget)}") + _note(why)
+    return _panel("against", budget, title, body)
+
+
+def _importance_heatmap(figures: _Figures, storage: optuna.storages.BaseStorage, group: pd.DataFrame, budget: str) -> str:
+    """fANOVA importance of every hyperparameter, one row per task x family (Greff et al. 2017, Fig. 4)."""
+    import optuna
+    import plotly.graph_objects as go
+
+    title = "hyperparameter importance (fANOVA) per task and family"
+    rows, skipped = {}, []
+    for _, row in group.sort_values(["task", "model"]).iterrows():
+        study = optuna.load_study(study_name=f"{row['task']}/{row['model']}/{row['budget']}", storage=storage)
+        try:
+            rows[f"{row['task']} · {row['model']}"] = _fanova(figures, study)
+        except BenchError:
+            skipped.append(f"{row['task']} · {row['model']}")
+    if not rows:
+        return _panel("fanova", budget, title, _note("no study has enough complete trials with varied hyperparameters"))
+    params = sorted({p for importances in rows.values() for p in importances})
+    labels = list(rows)
+    z = [[rows[label].get(p) for p in params] for label in labels]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=params, y=labels, zmin=0, zmax=1, colorscale="Blues", texttemplate="%{z:.2f}", xgap=2, ygap=2,
+            colorbar={"title": {"text": "share"}}, hovertemplate="%{y}: %{x} %{z:.3f}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(yaxis_autorange="reversed", height=max(_HEIGHT, 40 + 22 * len(labels)))
+    body = figures.html(fig, f"fig-fanova-{_slug(budget)}")
+    body = body.replace(f"height:{_HEIGHT}px", f"height:{max(_HEIGHT, 40 + 22 * len(labels))}px", 1)
+    if skipped:
+        body += _note(f"not computable (too few complete trials or nothing varied): {', '.join(skipped)}")
+    return _panel("fanova", budget, title, body)
+
+
+_HYPERPARAMETERS = (("lr", "learning rate"), ("hidden_size", "hidden size"))
+
+
+def _hyperparameter_scatter(figures: _Figures, storage: optuna.storages.BaseStorage, group: pd.DataFrame, budget: str) -> str:
+    """Test metric against learning rate and hidden size per family on the task most families ran
+    (Greff et al. 2017, Figs. 5 and 6), from every complete search trial."""
+    import optuna
+    import plotly.graph_objects as go
+    from optuna.trial import TrialState
+    from plotly.subplots import make_subplots
+
+    title = "test metric against learning rate and hidden size per family"
+    counts = group.groupby("task")["model"].nunique()
+    trials = group.groupby("task")["complete"].sum()
+    if counts.empty:
+        return _panel("hyperparams", budget, title, _note("no family has results"))
+    task = max(counts.index, key=lambda t: (counts[t], trials[t], t))
+    rows = group[group["task"] == task]
+    first = rows.iloc[0]
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04)
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    for n, (_, row) in enumerate(rows.sort_values("model").iterrows()):
+        study = optuna.load_study(study_name=f"{row['task']}/{row['model']}/{row['budget']}", storage=storage)
+        done = [
+            t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if _finite(t.user_attrs.get("test"))
+        ]  # fmt: skip
+        colour = palette[n % len(palette)]
+        for col, (param, _) in enumerate(_HYPERPARAMETERS, start=1):
+            points = [(t.params[param], t.user_attrs["test"]) for t in done if _finite(t.params.get(param))]
+            if points:
+                fig.add_trace(
+                    go.Scatter(
+                        x=[p[0] for p in points], y=[p[1] for p in points], mode="markers", name=row["model"],
+                        legendgroup=row["model"], showlegend=col == 1, marker={"color": colour, "size": 8, "opacity": 0.75},
+                        hovertemplate=f"{row['model']}: {param}=%{{x:.3g}}, test %{{y:.4g}}<extra></extra>",
+                    ),
+                    row=1, col=col,
+                )  # fmt: skip
+    if not fig.data:
+        return _panel("hyperparams", budget, title, _note(f"no complete trial on {task} has a learning rate or hidden size"))
+    for col, (_, label) in enumerate(_HYPERPARAMETERS, start=1):
+        fig.update_xaxes(title_text=label, type="log", row=1, col=col)
+    fig.update_yaxes(title_text=f"test {_metric_label(first['metric'], first['units'])}", row=1, col=1)
+    better = "lower" if first["direction"] == "minimize" else "higher"
+    body = figures.html(fig, f"fig-hyperparams-{_slug(budget)}")
+    body += _note(f"task {task} (the one most families ran), {better} is better; one point per complete search trial")
+    return _panel("hyperparams", budget, title, body)
+
+
+def _families(
+    figures: _Figures, storage: optuna.storages.BaseStorage, frame: pd.DataFrame, against: str | None
+) -> tuple[str, list[str]]:
+    """One section per budget that holds two or more families: the critical-difference diagram, the
+    comparison with a reference family as a heat map, and the hyperparameter views across families.
+    Returns the sections' HTML and their table-of-contents entries."""
+    from benchbench.compare import analyse, default_reference, evaluation_seeds
+    from benchbench.leaderboard import MODEL
+
+    models = frame[frame["kind"] == MODEL] if "kind" in frame.columns else frame
+    sections, links = [], []
+    for budget, group in models.groupby("budget", sort=True):
+        budget = str(budget)
+        if group["model"].nunique() < 2:
+            continue
+        reference = against if against in set(group["model"]) else default_reference(sorted(set(group["model"])))
+        comparison = analyse(group, evaluation_seeds(storage, group) if reference else {}, against=reference)
+        if reference is None:
+            why = "no peephole or lstm results: no reference family to compare with"
+        elif reference == against:
+            why = f"reference: {reference}, as asked"
+        else:
+            why = (
+                f"reference: {reference}, chosen by default (peephole, Greff et al.'s vanilla LSTM and the baseline of "
+                f"its variants, else lstm); green: significantly better than it, red: significantly worse, grey: no "
+                f"significant difference (paired t-test over shared evaluation seeds, else Welch's; Holm-corrected)"
+            )
+        key = _slug(budget)
+        heading = f"Across families · budget {budget}"
+        links.append(f'<li><a href="#families-{key}">{_esc(heading)}</a></li>')
+        panels = (
+            _critical_difference(comparison, budget),
+            _against_heatmap(figures, comparison, budget, why),
+            _importance_heatmap(figures, storage, group, budget),
+            _hyperparameter_scatter(figures, storage, group, budget),
+        )
+        sections.append(
+            f'<section class="families" id="families-{key}"><h2>{_esc(heading)}</h2>'
+            f'<p class="summary">{group["task"].nunique()} tasks × {group["model"].nunique()} families; '
+            f"which family wins across tasks, and by how much against {_esc(reference or 'a reference')} "
+            f"(bench compare prints the same tests)</p>"
+            f'<div class="panels">{"".join(panels)}</div></section>'
+        )
+    return "".join(sections), links
+
+
 # --- the page ----------------------------------------------------------------------------------------
 
 
-def build_report(results: Path) -> str:
+def build_report(results: Path, *, against: str | None = None) -> str:
     """The report of every study under `results` as one HTML page; a BenchError when there is none."""
     import optuna
 
@@ -449,6 +671,8 @@ def build_report(results: Path) -> str:
             f'<div class="leaderboard" id="leaderboard-{key}">{_leaderboard_table(group)}</div>'
             f"{_comparison(figures, group, storage, names, key)}{studies}</section>"
         )
+    families, links = _families(figures, storage, frame, against)
+    contents = links + contents
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -457,13 +681,13 @@ def build_report(results: Path) -> str:
         f'<header id="overview"><h1>benchbench report</h1><p class="meta">{_esc(results.resolve())} · '
         f"{len(frame)} studies · generated {generated}</p>"
         f'<nav id="contents"><ul>{"".join(contents)}</ul></nav></header>'
-        f"<main>{''.join(sections)}</main></body></html>\n"
+        f"<main>{families}{''.join(sections)}</main></body></html>\n"
     )
 
 
-def write_report(results: Path, out: Path) -> Path:
+def write_report(results: Path, out: Path, *, against: str | None = None) -> Path:
     """Write the report of `results` to `out` atomically; returns `out`."""
-    page = build_report(results)
+    page = build_report(results, against=against)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(out, page)

@@ -1,8 +1,9 @@
 """Statistics over repeated runs (one value per seed), on top of scipy.stats.
 
 `summarize` gives the mean, the sample standard deviation and a t-based confidence interval of the
-mean; `welch` tests whether two families differ (Welch's unequal-variance t-test). Both accept any
-sequence of numbers and never raise on small samples: what cannot be estimated is None.
+mean; `welch` tests whether two families differ (Welch's unequal-variance t-test), `paired` does so
+for values measured with the same seeds (paired t-test). All accept any sequence of numbers and never
+raise on small samples: what cannot be estimated is None.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Summary", "summarize", "welch"]
+__all__ = ["Summary", "paired", "summarize", "welch"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,25 @@ def welch(a: Sequence[float], b: Sequence[float]) -> float | None:
 
 def _constant(xs: list[float]) -> bool:
     return all(x == xs[0] for x in xs)
+
+
+def paired(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided p-value of the paired t-test that `a[i] - b[i]` has mean 0 (scipy.stats.ttest_rel),
+    for values measured in pairs, e.g. two families trained with the same seeds.
+
+    None with fewer than two pairs. When every difference is the same, scipy answers NaN; the limit
+    is returned instead: 1.0 when the differences are all 0, 0.0 otherwise.
+    """
+    from scipy import stats
+
+    xs, ys = [float(v) for v in a], [float(v) for v in b]
+    if len(xs) != len(ys):
+        raise ValueError("paired() needs as many values in a as in b")
+    if len(xs) < 2:
+        return None
+    diffs = [x - y for x, y in zip(xs, ys)]
+    if _constant(diffs):
+        return 1.0 if diffs[0] == 0 else 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.ttest_rel(xs, ys).pvalue)

@@ -78,7 +78,8 @@ def test_plotly_is_embedded_once_and_nothing_is_fetched(results):
     assert page.count("* plotly.js v") == 1  # the library's banner: one inline copy
     body = page.split("</head>", 1)[1]  # the library itself names its CDN; the page must not use it
     assert "<script src" not in body and "cdn.plot.ly" not in body
-    assert page.count('class="plotly-graph-div"') == 6  # comparison + lstm's four + gru's history
+    # comparison + lstm's four + gru's history, and across families: gru against lstm, fANOVA, lr/hidden size
+    assert page.count('class="plotly-graph-div"') == 6 + 3
 
 
 def test_the_best_row_is_highlighted(results):
@@ -219,7 +220,7 @@ def test_report_renders_in_chromium(smoke_report):
                 assert page.locator(f"#study-adding-{model}-smoke").count() == 1, model
                 for kind in PANELS:  # two smoke trials each: every panel is a figure
                     assert page.locator(f"#{kind}-adding-{model}-smoke .js-plotly-plot").count() == 1, (kind, model)
-            assert figures == 1 + 2 * len(PANELS)
+            assert figures == 1 + 2 * len(PANELS) + 3  # + across families: against lstm, fANOVA, lr/hidden size
             plots = page.locator(".js-plotly-plot")
             assert plots.count() == figures
             for i in range(figures):
