@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from benchbench.errors import BenchError
+from benchbench.results import StorageSpec
 
 __all__ = [
     "DEFAULT_TOLERANCE", "FORMAT", "VERSION", "Cell", "Comparison", "Outcome", "check_results", "load_baseline",
@@ -95,22 +96,23 @@ def _valid_tolerance(raw: Any) -> bool:
 
 
 def save_baseline(
-    results: Path,
+    where: StorageSpec | Path,
     out: Path,
     *,
     task: str | None = None,
     model: list[str] | None = None,
     tolerance: dict[str, float] | None = None,
 ) -> list[Cell]:
-    """Write the current results of `results` as a baseline to `out` (atomically) and return its
+    """Write the current results of a storage as a baseline to `out` (atomically) and return its
     cells. Each cell's tolerance is `tolerance` when given, else its study's (from the task spec's
     `[check] tolerance`), else DEFAULT_TOLERANCE."""
     from benchbench import __version__
     from benchbench.atomic import write_text_atomic
     from benchbench.leaderboard import collect
 
+    store = StorageSpec.of(where)
     cells = []
-    for _, row in collect(results, task=task, model=model).iterrows():
+    for _, row in collect(store, task=task, model=model).iterrows():
         value = _value(row)
         if value is None:  # no finished trial yet: nothing to hold later results to
             continue
@@ -125,7 +127,7 @@ def save_baseline(
             )
         )  # fmt: skip
     if not cells:
-        raise BenchError(f"no finished results under {results} to save as a baseline; run `bench run` first")
+        raise BenchError(f"no finished results in {store.label} to save as a baseline; run `bench run` first")
     document = {
         "format": FORMAT,
         "version": VERSION,
@@ -246,7 +248,7 @@ class Outcome:
     """Every baseline cell compared; what `bench check` prints and exits with."""
 
     baseline: Path
-    results: Path
+    results: str  # where the results were read: the storage's label
     comparisons: list[Comparison]
 
     @property
@@ -260,7 +262,7 @@ class Outcome:
     def missing_error(self) -> BenchError:
         names = ", ".join(c.cell.name for c in self.missing)
         return BenchError(
-            f"no result under {self.results} for {names} (in baseline {self.baseline}); "
+            f"no result in {self.results} for {names} (in baseline {self.baseline}); "
             "run it again or save a new baseline with `bench baseline save`"
         )
 
@@ -268,16 +270,17 @@ class Outcome:
         return "regressed: " + "; ".join(c.describe() for c in self.regressed)
 
 
-def check_results(baseline: Path, results: Path) -> Outcome:
-    """Compare the results under `results` with the baseline file; BenchError on a bad baseline file,
+def check_results(baseline: Path, where: StorageSpec | Path) -> Outcome:
+    """Compare the results in a storage with the baseline file; BenchError on a bad baseline file,
     on results that hold none of it, or on a cell whose metric changed."""
     from benchbench.leaderboard import collect
 
     cells = load_baseline(baseline)
-    frame = collect(results)
+    store = StorageSpec.of(where)
+    frame = collect(store)
     if frame.empty:
         raise BenchError(
-            f"no results under {results}; the baseline {baseline} expects {len(cells)} (e.g. {cells[0].name})"
+            f"no results in {store.label}; the baseline {baseline} expects {len(cells)} (e.g. {cells[0].name})"
         )
     rows = {(row["task"], row["budget"], row["model"], row["kind"]): row for _, row in frame.iterrows()}
     comparisons = []
@@ -293,7 +296,7 @@ def check_results(baseline: Path, results: Path) -> Outcome:
                 f"{row['metric']} ({row['direction']}); save a new baseline with `bench baseline save`"
             )
         comparisons.append(Comparison(cell, now, int(row["n_seeds"]), _status(cell, now)))
-    return Outcome(baseline, results, comparisons)
+    return Outcome(baseline, store.label, comparisons)
 
 
 _STYLE = {OK: "green", IMPROVED: "cyan", REGRESSED: "bold red", MISSING: "yellow"}

@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from benchbench.errors import BenchError
+
+if TYPE_CHECKING:
+    from benchbench.results import StorageSpec
 
 app = typer.Typer(
     name="bench",
@@ -82,14 +85,14 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def _print_leaderboard(results: Path, task: str | None) -> None:
+def _print_leaderboard(store: StorageSpec, task: str | None) -> None:
     from benchbench.console import console as make_console
     from benchbench.leaderboard import collect, render
 
     console = make_console()
-    tables = render(collect(results, task=task), "table", width=console.width)
+    tables = render(collect(store, task=task), "table", width=console.width)
     if not tables:
-        console.print(f"no results under {results}; run `bench run --task TASK --model MODEL` first")
+        console.print(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first")
     for table in tables:
         console.print(table)
 
@@ -162,13 +165,15 @@ def run(
 
 
 def _after_run(results: Path, storage: Optional[str], tasks: list[str]) -> None:
-    """Refresh results/leaderboard.{csv,md,json} and print the leaderboard of the tasks just run."""
+    """Refresh results/leaderboard.{csv,md,json} from the storage the run wrote (its journal, or
+    --storage) and print the leaderboard of the tasks just run."""
     from benchbench.leaderboard import write_leaderboards
+    from benchbench.results import StorageSpec
 
-    if storage is None:
-        write_leaderboards(results)
-        for name in dict.fromkeys(tasks):
-            _print_leaderboard(results, name)
+    store = StorageSpec(results, storage)
+    write_leaderboards(store)
+    for name in dict.fromkeys(tasks):
+        _print_leaderboard(store, name)
 
 
 @app.command()
@@ -249,18 +254,21 @@ def leaderboard(
         Optional[str], typer.Option(help="Only these families, comma-separated, e.g. lstm,gru.", autocompletion=_complete_models)
     ] = None,
     format: Annotated[Format, typer.Option("--format", help="table prints; the others write to stdout.")] = Format.table,
+    storage: StorageOption = None,
 ) -> None:
-    """Rank the families of every task under the results folder.
+    """Rank the families of every task in the results folder (or --storage).
 
     Shows the test mean ± sd over seeds with its 95% interval, and whether each family differs
     significantly from the best (Welch's t-test)."""
     with _user_errors():
         from benchbench.console import console as make_console
         from benchbench.leaderboard import collect, parse_names, render
+        from benchbench.results import StorageSpec
 
-        frame = collect(results, task=task, model=parse_names(model, flag="--model"))
+        store = StorageSpec(results, storage)
+        frame = collect(store, task=task, model=parse_names(model, flag="--model"))
         if frame.empty:  # on stderr for the data formats, whose output stays valid (`[]`, a header)
-            typer.echo(f"no results under {results}; run `bench run --task TASK --model MODEL` first", err=format != Format.table)
+            typer.echo(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first", err=format != Format.table)
         if format != Format.table:
             sys.stdout.write(render(frame, format.value))
             return
@@ -336,25 +344,29 @@ def importance(
     model: Annotated[str, typer.Option(help="Model family.", autocompletion=_complete_models)],
     budget: Annotated[str, typer.Option(help="Budget of the search study.")] = "default",
     results: ResultsOption = Path("results"),
+    storage: StorageOption = None,
 ) -> None:
     """Rank the hyperparameters of a search study by fANOVA importance (over its complete trials)."""
     with _user_errors():
         from benchbench.console import console
         from benchbench.importance import importance_table
+        from benchbench.results import StorageSpec
 
-        console().print(importance_table(results, task=task, model=model, budget=budget))
+        console().print(importance_table(StorageSpec(results, storage), task=task, model=model, budget=budget))
 
 
 @app.command()
 def report(
     out: Annotated[Optional[Path], typer.Option(help="HTML file to write (default: RESULTS/report.html).")] = None,
     results: ResultsOption = Path("results"),
+    storage: StorageOption = None,
 ) -> None:
-    """Write one self-contained HTML report (works offline) of every study under the results folder."""
+    """Write one self-contained HTML report (works offline) of every study in the results folder (or --storage)."""
     with _user_errors():
         from benchbench.report import write_report
+        from benchbench.results import StorageSpec
 
-        typer.echo(f"wrote {write_report(results, out or results / 'report.html')}")
+        typer.echo(f"wrote {write_report(StorageSpec(results, storage), out or results / 'report.html')}")
 
 
 @app.command()
@@ -362,12 +374,14 @@ def dashboard(
     results: ResultsOption = Path("results"),
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8080,
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
+    storage: StorageOption = None,
 ) -> None:
     """Browse the studies in optuna-dashboard, an optional extra (pip install optuna-dashboard); Ctrl-C stops it."""
     with _user_errors():
         from benchbench.dashboard import serve
+        from benchbench.results import StorageSpec
 
-        serve(results, host=host, port=port)
+        serve(StorageSpec(results, storage), host=host, port=port)
 
 
 baseline_app = typer.Typer(help="Save the current results as the baseline `bench check` compares with.", no_args_is_help=True)
@@ -384,15 +398,17 @@ def baseline_save(
         Optional[str],
         typer.Option(help="relative=R or absolute=A for every cell (default: the tolerance of each task spec)."),
     ] = None,
+    storage: StorageOption = None,
 ) -> None:
     """Write each task x budget x family's test value (mean over seeds) with its tolerance as a baseline."""
     with _user_errors():
         from benchbench.check import parse_tolerance, save_baseline
         from benchbench.leaderboard import parse_names
+        from benchbench.results import StorageSpec
 
         path = out or results / "baselines" / "baseline.json"
         cells = save_baseline(
-            results, path, task=task, model=parse_names(model, flag="--model"),
+            StorageSpec(results, storage), path, task=task, model=parse_names(model, flag="--model"),
             tolerance=parse_tolerance(tolerance) if tolerance is not None else None,
         )  # fmt: skip
         typer.echo(f"wrote {path}: {len(cells)} cells ({', '.join(c.name for c in cells)})")
@@ -414,6 +430,7 @@ def baseline_table(
 def check(
     baseline: Annotated[Path, typer.Option(help="Baseline file written by `bench baseline save`.")],
     results: ResultsOption = Path("results"),
+    storage: StorageOption = None,
 ) -> None:
     """Compare the results with a baseline saved by `bench baseline save`.
 
@@ -422,8 +439,9 @@ def check(
     with _user_errors():
         from benchbench.check import check_results, render_check
         from benchbench.console import console
+        from benchbench.results import StorageSpec
 
-        outcome = check_results(baseline, results)
+        outcome = check_results(baseline, StorageSpec(results, storage))
         console().print(render_check(outcome))
         if outcome.missing:
             raise outcome.missing_error()

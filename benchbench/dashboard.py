@@ -1,17 +1,16 @@
-"""optuna-dashboard on a results folder's studies: an optional extra, `pip install 'benchbench[dashboard]'`."""
+"""optuna-dashboard on a storage's studies: an optional extra, `pip install 'benchbench[dashboard]'`."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from benchbench.errors import BenchError
-from benchbench.results import JOURNAL
+from benchbench.results import StorageSpec
 
 __all__ = ["serve"]
 
 
-def serve(results: Path, *, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve optuna-dashboard on `<results>/studies.journal` at http://host:port until interrupted.
+def serve(store: StorageSpec, *, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve optuna-dashboard on a storage (a results folder's journal, or an RDB URL) at
+    http://host:port until interrupted.
 
     A BenchError when the extra is not installed or there are no results yet (opening a missing
     journal would create an empty one).
@@ -20,9 +19,7 @@ def serve(results: Path, *, host: str = "127.0.0.1", port: int = 8080) -> None:
         from optuna_dashboard import run_server
     except ImportError:
         raise BenchError("optuna-dashboard is not installed; pip install 'benchbench[dashboard]'") from None
-    if not (results / JOURNAL).is_file():
-        raise BenchError(f"no results under {results}; run `bench run --task TASK --model MODEL` first")
-    from benchbench.results import open_storage
-
-    print(f"optuna-dashboard on {results / JOURNAL}: http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
-    run_server(open_storage(results), host=host, port=port)
+    if not store.exists:
+        raise BenchError(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first")
+    print(f"optuna-dashboard on {store.label}: http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
+    run_server(store.open(), host=host, port=port)

@@ -8,61 +8,16 @@ one. The evaluator is seeded, so the same trials always give the same ranking.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchbench.errors import BenchError
-from benchbench.results import JOURNAL
+from benchbench.results import StorageSpec
 
 if TYPE_CHECKING:
     import optuna
     from rich.table import Table
 
-__all__ = ["find_study", "importance_table", "param_importances", "render"]
-
-_EVAL = "eval"  # the last part of an eval study's name (docs/results.md)
-
-
-def _search_studies(storage: optuna.storages.BaseStorage) -> list[str]:
-    """Names of the studies in `storage` that are not final evaluations (`.../eval`), sorted."""
-    import optuna
-
-    names = (s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False))
-    return sorted(n for n in names if n.rsplit("/", 1)[-1] != _EVAL)
-
-
-def _base_task(name: str) -> str:
-    """`electricity` for `electricity[horizon=24]/gru/default`."""
-    return name.rsplit("/", 2)[0].split("[", 1)[0]
-
-
-def find_study(results: Path, *, task: str, model: str, budget: str = "default") -> str:
-    """The name of the study of `model` on `task` at `budget` under `results`.
-
-    `task` is a task label as stored (`electricity[horizon=24]`) or a plain task name; a plain name
-    picks its one study with changed dataset options when the spec's own options have none. A missing
-    or ambiguous study is a BenchError naming the studies that exist for the task.
-    """
-    from benchbench.results import open_storage, study_name
-
-    if not (results / JOURNAL).is_file():
-        raise BenchError(f"no results under {results}; run `bench run --task TASK --model MODEL` first")
-    names = _search_studies(open_storage(results))
-    wanted = study_name(task, model, budget)
-    if wanted in names:
-        return wanted
-    variants = [n for n in names if n.startswith(f"{task}[") and n.endswith(f"/{model}/{budget}")]
-    if len(variants) == 1:
-        return variants[0]
-    if variants:
-        raise BenchError(f"{task!r} has several studies of {model}/{budget}: {', '.join(variants)}; pass one as --task")
-    of_task = [n for n in names if _base_task(n) == task.split("[", 1)[0]]
-    if not of_task:
-        raise BenchError(
-            f"no study of task {task!r} under {results}; run `bench run --task {task} --model {model}` first"
-        )
-    raise BenchError(f"no study {wanted} under {results}; studies of {task.split('[', 1)[0]}: {', '.join(of_task)}")
-
+__all__ = ["importance_table", "param_importances", "render"]
 
 def param_importances(study: optuna.Study) -> dict[str, float]:
     """fANOVA importance of each hyperparameter that varied across the study's complete trials,
@@ -109,12 +64,16 @@ def render(name: str, importances: dict[str, float], *, width: int = 30) -> Tabl
     return table
 
 
-def importance_table(results: Path, *, task: str, model: str, budget: str = "default") -> Table:
+def importance_table(store: StorageSpec, *, task: str, model: str, budget: str = "default") -> Table:
     """Find the study of `model` on `task` at `budget` and render its hyperparameter importances."""
     import optuna
 
-    from benchbench.results import open_storage
+    from benchbench.results import find_study
 
-    name = find_study(results, task=task, model=model, budget=budget)
-    study = optuna.load_study(study_name=name, storage=open_storage(results))
+    if not store.exists:
+        raise BenchError(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first")
+    storage = store.open()
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+    name = find_study(names, task, model, budget, where=store.label)
+    study = optuna.load_study(study_name=name, storage=storage)
     return render(name, param_importances(study))

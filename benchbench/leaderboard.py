@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from benchbench.errors import BenchError
-from benchbench.results import JOURNAL
+from benchbench.results import EVAL, FIXED, StorageSpec
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -33,7 +33,6 @@ __all__ = ["BASELINE", "COLUMNS", "MODEL", "reference_matches", "FORMATS", "SIGN
 
 FORMATS = ("table", "csv", "markdown", "json")
 SIGNIFICANCE = 0.05  # p below this: significantly different from the best family
-FIXED = "fixed"  # the budget of studies holding `bench train` runs
 
 # The stable columns of every rendering, in order (JSON rows carry exactly these keys; docs/results.md,
 # "Leaderboard JSON", says what each means).
@@ -88,9 +87,8 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
     """One leaderboard row from a search (or fixed) study's attributes and trials and its eval trials."""
     from optuna.trial import TrialState
 
-    from benchbench.results import task_label
+    from benchbench.results import best_trial, counted_trials, task_label
     from benchbench.stats import summarize
-    from benchbench.workers import counted_trials
 
     counted = counted_trials(trials)
     row: dict[str, Any] = {
@@ -111,11 +109,9 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
         "val": None, "test": None, "test_mean": None, "test_std": None, "test_ci_low": None, "test_ci_high": None,
         "n_seeds": 0, "test_extra": {}, "params": None, "best_trial": None, "hyperparams": {}, "_tests": [],
     }  # fmt: skip
-    done = [t for t in counted if t.state == TrialState.COMPLETE and _finite(t.value)]
-    if not done:
+    best = best_trial(counted, attrs.get("direction"))
+    if best is None:
         return row
-    pick = min if attrs.get("direction") == "minimize" else max
-    best = pick(done, key=lambda t: t.value)  # the first of equals, as optuna's best_trial
     # Seeds of the best configuration: eval trials ranked 1 that retrained this very trial (an eval
     # study of an earlier best is stale once the search has moved on).
     seeds = [
@@ -177,17 +173,19 @@ def _matches(label: str, tasks: Sequence[str] | None) -> bool:
 
 
 def collect(
-    results: Path, *, task: str | Sequence[str] | None = None, model: str | Sequence[str] | None = None
+    where: StorageSpec | Path, *, task: str | Sequence[str] | None = None, model: str | Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Every task x budget x family under `results` as one row (columns COLUMNS), ranked within
-    task and budget; `task` and `model` keep only those names (a name or a list of names)."""
-    if not (results / JOURNAL).is_file():
+    """Every task x budget x family in a storage (a results folder's journal, or an RDB URL) as one
+    row (columns COLUMNS), ranked within task and budget; `task` and `model` keep only those names
+    (a name or a list of names)."""
+    store = StorageSpec.of(where)
+    if not store.exists:
         return pd.DataFrame(columns=COLUMNS)
-    from benchbench.results import open_storage, task_label
+    from benchbench.results import task_label
 
     tasks = [task] if isinstance(task, str) else task
     models = [model] if isinstance(model, str) else model
-    storage = open_storage(results)
+    storage = store.open()
     primary, evals, baselines = [], {}, []
     for study in storage.get_all_studies():
         attrs = study.user_attrs
@@ -200,8 +198,8 @@ def collect(
         kind = _kind(attrs)
         if kind == BASELINE:
             baselines.append(study)
-        elif kind == "eval":
-            evals[attrs.get("search_study") or study.study_name.removesuffix("/eval")] = study
+        elif kind == EVAL:
+            evals[attrs.get("search_study") or study.study_name.removesuffix(f"/{EVAL}")] = study
         elif kind in ("search", FIXED):
             primary.append(study)
 
@@ -525,15 +523,17 @@ def render(frame: pd.DataFrame, fmt: str, *, width: int = 120) -> str | list:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def write_leaderboards(results: Path) -> None:
-    """Write `leaderboard.csv`, `.md` and `.json` into `results`, each replaced atomically: all three
-    are rendered before any is written, so an error leaves the previous files as they were.
-    An empty results folder gets empty leaderboards; a missing one is left alone."""
+def write_leaderboards(where: StorageSpec | Path) -> None:
+    """Write `leaderboard.csv`, `.md` and `.json` of a storage into its results folder, each replaced
+    atomically: all three are rendered before any is written, so an error leaves the previous files
+    as they were. An empty results folder gets empty leaderboards; a missing one is left alone."""
     from benchbench.atomic import write_text_atomic
 
+    store = StorageSpec.of(where)
+    results = store.results
     if not results.is_dir():
         return
-    frame = collect(results)
+    frame = collect(store)
     texts = {
         f"leaderboard.{ext}": render(frame, fmt) for ext, fmt in (("csv", "csv"), ("md", "markdown"), ("json", "json"))
     }

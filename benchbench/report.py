@@ -26,7 +26,7 @@ import pandas as pd
 
 from benchbench.atomic import write_text_atomic
 from benchbench.errors import BenchError
-from benchbench.stats import summarize
+from benchbench.results import StorageSpec
 
 if TYPE_CHECKING:
     import optuna
@@ -225,43 +225,19 @@ def _leaderboard_table(group: pd.DataFrame) -> str:
 # --- family comparison -------------------------------------------------------------------------------
 
 
-def _eval_tests(storage: optuna.storages.BaseStorage, names: set[str], study: str) -> list[float]:
-    """Test values of the final evaluation of the study's best configuration (rank 1), if it ran."""
-    import optuna
-    from optuna.trial import TrialState
-
-    name = f"{study}/eval"
-    if name not in names:
-        return []
-    trials = optuna.load_study(study_name=name, storage=storage).get_trials(
-        deepcopy=False, states=(TrialState.COMPLETE,)
-    )
-    return [
-        t.user_attrs["test"] for t in trials if t.user_attrs.get("rank", 1) == 1 and _finite(t.user_attrs.get("test"))
-    ]
-
-
-def _estimate(
-    row: pd.Series, storage: optuna.storages.BaseStorage, names: set[str]
-) -> tuple[float, float | None, float | None, int] | None:
-    """(test value, CI low, CI high, seeds) of one family: the leaderboard's interval, else one from
-    its eval trials, else its best trial's test value alone; None without any test value."""
+def _estimate(row: pd.Series) -> tuple[float, float | None, float | None, int] | None:
+    """(test value, CI low, CI high, seeds) of one family, exactly as the leaderboard has them (its
+    interval over the final evaluation's seeds of the selected configuration), or the best trial's
+    test value alone; None without any test value."""
+    seeds = int(row["n_seeds"]) if _finite(row.get("n_seeds")) else 0
     if _finite(row.get("test_ci_low")) and _finite(row.get("test_ci_high")):
-        centre = row.get("test_mean") if _finite(row.get("test_mean")) else row["test"]
-        seeds = int(row["n_seeds"]) if _finite(row.get("n_seeds")) else 0
-        return float(centre), float(row["test_ci_low"]), float(row["test_ci_high"]), seeds
-    tests = _eval_tests(storage, names, f"{row['task']}/{row['model']}/{row['budget']}")
-    if len(tests) >= 2:
-        summary = summarize(tests, confidence=CONFIDENCE)
-        return summary.mean, summary.ci_low, summary.ci_high, summary.n
-    if _finite(row["test"]):
-        return float(row["test"]), None, None, 1
+        return float(row["test_mean"]), float(row["test_ci_low"]), float(row["test_ci_high"]), seeds
+    if _finite(row.get("test_mean")):
+        return float(row["test_mean"]), None, None, seeds
     return None
 
 
-def _comparison(
-    figures: _Figures, group: pd.DataFrame, storage: optuna.storages.BaseStorage, names: set[str], key: str
-) -> str:
+def _comparison(figures: _Figures, group: pd.DataFrame, key: str) -> str:
     import plotly.graph_objects as go
 
     from benchbench.leaderboard import BASELINE
@@ -269,7 +245,7 @@ def _comparison(
     naive = group[group["kind"] == BASELINE] if "kind" in group.columns else group.iloc[:0]
     group = group.drop(naive.index)
     first = group.iloc[0]
-    estimates = {row["model"]: _estimate(row, storage, names) for _, row in group.iterrows()}
+    estimates = {row["model"]: _estimate(row) for _, row in group.iterrows()}
     points = {model: e for model, e in estimates.items() if e is not None}
     title = f"test {_metric_label(first['metric'], first['units'])} by family, {CONFIDENCE:.0%} confidence intervals"
     if not points:
@@ -641,19 +617,20 @@ def _families(
 # --- the page ----------------------------------------------------------------------------------------
 
 
-def build_report(results: Path, *, against: str | None = None) -> str:
-    """The report of every study under `results` as one HTML page; a BenchError when there is none."""
+def build_report(where: StorageSpec | Path, *, against: str | None = None) -> str:
+    """The report of every study in a storage (a results folder's journal, or an RDB URL) as one HTML
+    page; a BenchError when there is none. Learning curves come from the results folder's logs."""
     import optuna
 
     from benchbench.leaderboard import collect
-    from benchbench.results import open_storage
 
-    frame = collect(results)
+    store = StorageSpec.of(where)
+    results = store.results
+    frame = collect(store)
     if frame.empty:
-        raise BenchError(f"no results under {results}; run `bench run --task TASK --model MODEL` first")
+        raise BenchError(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(results)
-    names = {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}
+    storage = store.open()
     figures = _Figures()
     sections, contents = [], []
     for (task, budget), group in frame.groupby(["task", "budget"], sort=True):
@@ -669,7 +646,7 @@ def build_report(results: Path, *, against: str | None = None) -> str:
         sections.append(
             f'<section class="task" id="task-{key}"><h2>{_esc(heading)}</h2>'
             f'<div class="leaderboard" id="leaderboard-{key}">{_leaderboard_table(group)}</div>'
-            f"{_comparison(figures, group, storage, names, key)}{studies}</section>"
+            f"{_comparison(figures, group, key)}{studies}</section>"
         )
     families, links = _families(figures, storage, frame, against)
     contents = links + contents
@@ -677,17 +654,17 @@ def build_report(results: Path, *, against: str | None = None) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>benchbench report · {_esc(results)}</title><style>{_STYLE}</style>{figures.library()}</head><body>"
-        f'<header id="overview"><h1>benchbench report</h1><p class="meta">{_esc(results.resolve())} · '
+        f"<title>benchbench report · {_esc(store.label)}</title><style>{_STYLE}</style>{figures.library()}</head><body>"
+        f'<header id="overview"><h1>benchbench report</h1><p class="meta">{_esc(store.url and store.label or results.resolve())} · '
         f"{len(frame)} studies · generated {generated}</p>"
         f'<nav id="contents"><ul>{"".join(contents)}</ul></nav></header>'
         f"<main>{families}{''.join(sections)}</main></body></html>\n"
     )
 
 
-def write_report(results: Path, out: Path, *, against: str | None = None) -> Path:
-    """Write the report of `results` to `out` atomically; returns `out`."""
-    page = build_report(results, against=against)
+def write_report(where: StorageSpec | Path, out: Path, *, against: str | None = None) -> Path:
+    """Write the report of a storage to `out` atomically; returns `out`."""
+    page = build_report(where, against=against)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(out, page)

@@ -20,9 +20,17 @@ from benchbench.errors import BenchError
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["JOURNAL", "StorageSpec", "open_storage", "prepare_results_dir", "study_name", "task_label"]
+__all__ = [
+    "BASELINES", "EVAL", "FIXED", "JOURNAL", "StorageSpec", "best_trial", "counted_trials", "eval_study_name",
+    "find_study", "open_storage", "prepare_results_dir", "ranked_trials", "retried_numbers", "study_name", "task_label",
+]  # fmt: skip
 
 JOURNAL = "studies.journal"
+# Study naming (docs/results.md, "Studies"): `task/family/budget` searches, `<search>/eval` holds
+# the final evaluation, budget `fixed` holds `bench train` runs, family `baselines` a task's naive ones.
+EVAL = "eval"
+FIXED = "fixed"
+BASELINES = "baselines"
 
 
 def prepare_results_dir(path: Path) -> Path:
@@ -47,6 +55,68 @@ def study_name(task: str, family: str, budget: str, options: dict | None = None)
     return f"{task_label(task, options)}/{family}/{budget}"
 
 
+def eval_study_name(search: str) -> str:
+    """The study holding the final evaluation of the search study `search`."""
+    return f"{search}/{EVAL}"
+
+
+def find_study(names: list[str], task: str, model: str, budget: str, *, where: str) -> str:
+    """The one search (or fixed) study of `model` on `task` at `budget` among `names`. `task` is a
+    label as stored (`electricity[horizon=24]`) or a plain task name, which finds its one variant run
+    with changed dataset options. A missing or ambiguous study is a one-line BenchError naming the
+    studies the task has in `where` (the storage's label)."""
+    wanted = study_name(task, model, budget)
+    if wanted in names:
+        return wanted
+    variants = [n for n in names if n.startswith(f"{task}[") and n.endswith(f"/{model}/{budget}")]
+    if len(variants) == 1:
+        return variants[0]
+    if variants:
+        raise BenchError(f"{task!r} has several studies of {model}/{budget}: {', '.join(variants)}; pass one as --task")
+    base = task.split("[", 1)[0]
+    of_task = sorted(n for n in names if n.split("/", 1)[0].split("[", 1)[0] == base and not n.endswith(f"/{EVAL}"))
+    if not of_task:
+        raise BenchError(f"no study of task {task!r} in {where}; run `bench run --task {task} --model {model}` first")
+    raise BenchError(f"no study {wanted} in {where}; studies of {base}: {', '.join(of_task)}")
+
+
+def retried_numbers(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
+    """Numbers of failed trials that were queued again: they no longer count. A retry names the first
+    trial of its chain in `failed_trial` and every earlier attempt in `retry_history`."""
+    out: set[int] = set()
+    for trial in trials:
+        if "failed_trial" in trial.system_attrs:
+            out.add(trial.system_attrs["failed_trial"])
+        out.update(trial.system_attrs.get("retry_history", ()))
+    return out
+
+
+def counted_trials(trials: list[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
+    """The trials that fill the plan: queued, running and finished ones, less retried failures."""
+    from optuna.trial import TrialState
+
+    retried = retried_numbers(trials)
+    return [t for t in trials if not (t.state == TrialState.FAIL and t.number in retried)]
+
+
+def ranked_trials(trials: list[optuna.trial.FrozenTrial], direction: str) -> list[optuna.trial.FrozenTrial]:
+    """The complete trials with a finite value, best first in `direction` (`minimize`/`maximize`);
+    equals keep their trial order, so the first of equals is the best, as in Optuna's best_trial."""
+    import math
+
+    from optuna.trial import TrialState
+
+    done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)]
+    return sorted(done, key=lambda t: t.value, reverse=direction == "maximize")
+
+
+def best_trial(trials: list[optuna.trial.FrozenTrial], direction: str) -> optuna.trial.FrozenTrial | None:
+    """The one rule for a study's best trial, used by the leaderboard, `bench show` and the final
+    evaluation: the first of `ranked_trials`, or None without a finished one."""
+    ranked = ranked_trials(trials, direction)
+    return ranked[0] if ranked else None
+
+
 # RDB storages: a worker's heartbeat every HEARTBEAT seconds; a RUNNING trial silent for GRACE seconds
 # belongs to a dead worker, is marked failed and retried. BENCH_HEARTBEAT / BENCH_GRACE override.
 HEARTBEAT = 30
@@ -60,6 +130,16 @@ class StorageSpec:
 
     results: Path  # results folder: journal (when no url), logs, leaderboards
     url: str | None = None  # e.g. postgresql://user:pw@host/db
+
+    @classmethod
+    def of(cls, where: StorageSpec | Path | str) -> StorageSpec:
+        """A StorageSpec as it is, or the journal of a results folder."""
+        return where if isinstance(where, StorageSpec) else cls(Path(where))
+
+    @property
+    def exists(self) -> bool:
+        """Whether there can be studies to read: an RDB URL, or a results folder with its journal."""
+        return self.url is not None or (self.results / JOURNAL).is_file()
 
     def __post_init__(self) -> None:
         if self.url is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchbench.errors import BenchError
-from benchbench.results import StorageSpec, study_name
+from benchbench.results import StorageSpec, best_trial, counted_trials, eval_study_name, find_study
 
 __all__ = ["TrialRecord", "render_trial", "trial_record"]
 
@@ -33,26 +33,17 @@ def trial_record(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = store.open()
     names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
-    base = study_name(task, model, budget)
-    # A task run with changed dataset options carries them in its name: accept the plain task name.
-    candidates = [n for n in names if n == base or (n.startswith(f"{task}[") and n.endswith(f"/{model}/{budget}"))]
-    if not candidates:
-        near = [n for n in names if n.split("/")[0].split("[")[0] == task and "/eval" not in n]
-        hint = f"studies of {task}: {', '.join(sorted(near))}" if near else f"run `bench run --task {task} --model {model}` first"
-        raise BenchError(f"no study {base!r} in {store.label}; {hint}")
-    if len(candidates) > 1:
-        raise BenchError(f"{base!r} is ambiguous: {', '.join(candidates)}; pass --option values to pick one")
-    name = candidates[0] + ("/eval" if evaluation else "")
+    search = find_study(names, task, model, budget, where=store.label)
+    name = eval_study_name(search) if evaluation else search
     if name not in names:
-        raise BenchError(f"study {candidates[0]!r} has no final evaluation yet; rerun its `bench run` to make one")
+        raise BenchError(f"study {search!r} has no final evaluation yet; rerun its `bench run` to make one")
     study = optuna.load_study(study_name=name, storage=storage)
     trials = study.get_trials(deepcopy=False)
     if number is None:
-        done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None]
-        if not done:
+        direction = "maximize" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+        trial = best_trial(counted_trials(trials), direction)
+        if trial is None:
             raise BenchError(f"study {name!r} has no complete trial; pass --trial N (it has {len(trials)})")
-        pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
-        trial = pick(done, key=lambda t: t.value)
     else:
         matches = [t for t in trials if t.number == number]
         if not matches:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchbench.errors import BenchError
-from benchbench.results import StorageSpec
+from benchbench.results import BASELINES, EVAL, FIXED, StorageSpec
 from benchbench.tasks import Task, load_task
 
 if TYPE_CHECKING:
@@ -44,8 +44,6 @@ __all__ = [
     "provenance", "run_matrix", "run_sweep", "run_worker", "train_fixed", "validate",
 ]  # fmt: skip
 
-FIXED = "fixed"  # the budget label of studies holding `bench train` runs
-EVAL = "eval"  # suffix of the final evaluation's study name
 EVAL_SEED_OFFSET = 10_000  # evaluation seeds: seed + EVAL_SEED_OFFSET + i
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "hyperband", "none")
@@ -475,7 +473,7 @@ def _plan_search(task: Task, config: SweepConfig) -> tuple[optuna.Study, int, in
 
 
 def _count(study) -> int:
-    from benchbench.workers import counted_trials
+    from benchbench.results import counted_trials
 
     return len(counted_trials(study.get_trials(deepcopy=False)))
 
@@ -487,21 +485,20 @@ def _plan_evaluation(store: StorageSpec, search: optuna.Study) -> tuple[optuna.S
     import optuna
     from optuna.trial import TrialState
 
-    from benchbench.workers import claim_lock, counted_trials
+    from benchbench.results import counted_trials, eval_study_name, ranked_trials
+    from benchbench.workers import claim_lock
 
     attrs = search.user_attrs
     k, n = int(attrs["top_k"]), int(attrs["eval_seeds"])
-    complete = [t for t in search.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
-    complete.sort(key=lambda t: t.value, reverse=attrs["direction"] == "maximize")
     chosen, seen = [], set()
-    for trial in complete:
+    for trial in ranked_trials(counted_trials(search.get_trials(deepcopy=False)), attrs["direction"]):
         key = json.dumps(trial.user_attrs.get("hparams", trial.params), sort_keys=True, default=str)
         if key not in seen:
             seen.add(key)
             chosen.append(trial)
         if len(chosen) == k:
             break
-    name = f"{search.study_name}/{EVAL}"
+    name = eval_study_name(search.study_name)
     eval_attrs = {**{key: attrs[key] for key in attrs if key not in ("sampler", "pruner", "planned", "top_k", "eval_seeds")}}
     eval_attrs.update(kind=EVAL, search_study=search.study_name, ranking=[t.number for t in chosen])
     study = _create_study(store, name, attrs["direction"], eval_attrs)
@@ -529,8 +526,6 @@ def _plan_evaluation(store: StorageSpec, search: optuna.Study) -> tuple[optuna.S
 
 # --- naive baselines -------------------------------------------------------------------------
 
-
-BASELINES = "baselines"  # the family slot of the study holding a task's naive baselines
 
 
 def record_baselines(store: StorageSpec, task: Task, budget: str, options: dict[str, Any], data, *, label: str | None = None):
@@ -633,7 +628,7 @@ class _Progress:
 
 
 def _finished(study) -> int:
-    from benchbench.workers import counted_trials
+    from benchbench.results import counted_trials
 
     return sum(t.state.is_finished() for t in counted_trials(study.get_trials(deepcopy=False)))
 

@@ -33,13 +33,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from benchbench.errors import Diverged
+from benchbench.results import counted_trials
 
 if TYPE_CHECKING:
     import optuna
 
 __all__ = [
-    "WorkerId", "claim_lock", "counted_trials", "fail_dead_trials", "retried_numbers",
-    "retry_stale_trial", "run_trial", "work",
+    "WorkerId", "claim_lock", "fail_dead_trials", "retry_stale_trial", "run_trial", "work",
 ]  # fmt: skip
 
 MAX_RETRIES = 3  # a configuration whose workers died this often stays failed
@@ -134,25 +134,6 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
         retry_stale_trial(study, storage.get_trial(trial._trial_id))
         failed.append(trial.number)
     return failed
-
-
-def retried_numbers(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
-    """Numbers of failed trials that were queued again: they no longer count. A retry names the first
-    trial of its chain in `failed_trial` and every earlier attempt in `retry_history`."""
-    out: set[int] = set()
-    for trial in trials:
-        if "failed_trial" in trial.system_attrs:
-            out.add(trial.system_attrs["failed_trial"])
-        out.update(trial.system_attrs.get("retry_history", ()))
-    return out
-
-
-def counted_trials(trials: list[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
-    """The trials that fill the plan: queued, running and finished ones, less retried failures."""
-    from optuna.trial import TrialState
-
-    retried = retried_numbers(trials)
-    return [t for t in trials if not (t.state == TrialState.FAIL and t.number in retried)]
 
 
 @contextmanager

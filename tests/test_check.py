@@ -229,7 +229,7 @@ def test_a_cell_without_a_result_now_names_it(saved, tmp_path):
 
 def test_no_results_at_all(saved, tmp_path):
     _, path = saved
-    _one_line_error(bench("check", "--baseline", path, "--results", tmp_path / "empty"), "no results under")
+    _one_line_error(bench("check", "--baseline", path, "--results", tmp_path / "empty"), "no results in")
 
 
 def test_a_changed_metric_is_bad_input(saved, tmp_path):

@@ -108,19 +108,32 @@ def _without_seed_columns(collect):
     return lambda results, **kw: collect(results, **kw).drop(columns=SEED_COLUMNS, errors="ignore")
 
 
-def test_without_seed_columns_intervals_come_from_the_eval_trials(results, monkeypatch):
-    monkeypatch.setattr(benchbench.leaderboard, "collect", _without_seed_columns(benchbench.leaderboard.collect))
-    lstm, _ = _two_families(results)
+def test_intervals_are_the_leaderboards_and_stale_evaluations_draw_none(results):
+    """Error bars come from the leaderboard's rows: seeds of the selected configuration only. An
+    evaluation of an earlier best (source_trial 0, while the best is now trial 1) draws no interval."""
+    from benchbench.leaderboard import collect
+
+    _two_families(results)
     evals = add_study(results, model="lstm", kind="eval")
     for seed, test in enumerate((0.20, 0.22, 0.24)):
-        add_trial(evals, _params(1), test, test=test, rank=1, source_trial=1, seed=100 + seed)
-    add_trial(evals, _params(2), 0.9, test=0.9, rank=2, source_trial=2)  # another configuration: not counted
+        add_trial(evals, _params(0), test, test=test, rank=1, source_trial=0, seed=100 + seed)  # stale
     out = report(results)
     assert out.exit_code == 0, out.output
     page = (results / "report.html").read_text()
-    assert "test mean ± sd" not in page  # the table shows what the leaderboard has
-    assert "lstm: 3 seeds" in page  # error bars from the eval trials of the best configuration
-    assert "no interval for gru" in page
+    lstm = collect(results).set_index("model").loc["lstm"]
+    assert lstm["n_seeds"] == 1 and pd.isna(lstm["test_ci_low"])  # the leaderboard rejects them
+    lone = re.search(r"no interval for ([^:]*):", page).group(1).split(", ")
+    assert "lstm: 3 seeds" not in page and sorted(lone) == ["gru", "lstm"]
+
+    for seed, test in enumerate((0.20, 0.22, 0.24)):  # now the best configuration's own seeds
+        add_trial(evals, _params(1), test, test=test, rank=1, source_trial=1, seed=200 + seed)
+    assert report(results).exit_code == 0
+    page = (results / "report.html").read_text()
+    lstm = collect(results).set_index("model").loc["lstm"]
+    assert "lstm: 3 seeds" in page and "no interval for gru" in page
+    low, high = re.search(r'"arrayminus":\[([^,\]]+)', page), re.search(r'"array":\[([^,\]]+)', page)
+    assert float(low.group(1)) == pytest.approx(lstm["test_mean"] - lstm["test_ci_low"])
+    assert float(high.group(1)) == pytest.approx(lstm["test_ci_high"] - lstm["test_mean"])
 
 
 def test_seed_columns_are_shown_and_drive_the_intervals(results, monkeypatch):

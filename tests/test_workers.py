@@ -19,7 +19,7 @@ from benchbench.results import open_storage
 from benchbench.space import Param
 from benchbench.sweep import SweepConfig, run_sweep
 from benchbench.tasks import Task
-from benchbench.workers import counted_trials, retried_numbers
+from benchbench.results import counted_trials, retried_numbers
 
 from .postgres import postgres_server
 
