@@ -292,26 +292,29 @@ def compare(
         typer.Option(help="Compare every family with this one, task by task (Greff et al.: peephole).", autocompletion=_complete_models),
     ] = None,
     format: Annotated[str, typer.Option("--format", help="table, csv, markdown or json; table prints, the others write to stdout.")] = "table",
+    storage: StorageOption = None,
 ) -> None:
     """Which family wins across tasks: average ranks, the Friedman test and pairwise post-hoc tests
     (Wilcoxon-Holm, Nemenyi); with --against, each family against one reference, task by task."""
     with _user_errors():
-        from rich.console import Console
-
         from benchbench.compare import compare as compare_families, render
+        from benchbench.console import console as make_console
         from benchbench.leaderboard import parse_names
+        from benchbench.results import StorageSpec
 
         if format not in ("table", "csv", "markdown", "json"):
             raise BenchError(f"unknown format {format!r}; choose one of: table, csv, markdown, json")
-        found = compare_families(results, task=task, model=parse_names(model, flag="--model"), budget=budget, against=against)
+        store = StorageSpec(results, storage)
+        found = compare_families(store, task=task, model=parse_names(model, flag="--model"), budget=budget, against=against)
         view = "across" if against is None else "against"
         if found.tests.empty:
-            typer.echo(f"no results under {results}; run `bench run --task TASK --model MODEL` first", err=format != "table")
+            typer.echo(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first", err=format != "table")
         if format != "table":
             sys.stdout.write(render(found, format, view=view))
             return
+        console = make_console()
         for part in render(found, "table", view=view):
-            Console().print(part)
+            console.print(part)
 
 
 @app.command("list")
@@ -360,13 +363,22 @@ def report(
     out: Annotated[Optional[Path], typer.Option(help="HTML file to write (default: RESULTS/report.html).")] = None,
     results: ResultsOption = Path("results"),
     storage: StorageOption = None,
+    against: Annotated[
+        Optional[str],
+        typer.Option(help="Reference family of the across-families section (default: peephole, else lstm).", autocompletion=_complete_models),
+    ] = None,
 ) -> None:
     """Write one self-contained HTML report (works offline) of every study in the results folder (or --storage)."""
     with _user_errors():
         from benchbench.report import write_report
         from benchbench.results import StorageSpec
 
-        typer.echo(f"wrote {write_report(StorageSpec(results, storage), out or results / 'report.html')}")
+        if against is not None:
+            from benchbench.models import MODELS
+
+            MODELS.get(against)  # an unknown name lists the valid ones
+        page = write_report(StorageSpec(results, storage), out or results / "report.html", against=against)
+        typer.echo(f"wrote {page}")
 
 
 @app.command()

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from benchbench.errors import BenchError
+from benchbench.results import StorageSpec
 
 if TYPE_CHECKING:
     import optuna
@@ -122,14 +123,15 @@ def default_reference(models: Sequence[str]) -> str | None:
 
 
 def compare(
-    results: Path,
+    where: StorageSpec | Path,
     *,
     task: str | Sequence[str] | None = None,
     model: Sequence[str] | None = None,
     budget: str | None = None,
     against: str | None = None,
 ) -> Comparison:
-    """Compare the families under `results` across tasks and, with `against`, with that family.
+    """Compare the families in a storage (a results folder's journal, or an RDB URL) across tasks
+    and, with `against`, with that family.
 
     `task` (a name, a comma-separated list or a list), `model` and `budget` keep only those rows (the reference family is kept whatever `model`
     says). An unknown family for `against`, or one without results, is a BenchError; so is a budget
@@ -144,7 +146,8 @@ def compare(
         MODELS.get(against)  # an unknown name lists the valid ones
         if model is not None and against not in model:
             model = [*model, against]
-    frame = _models_only(collect(results, task=task, model=model))
+    store = StorageSpec.of(where)
+    frame = _models_only(collect(store, task=task, model=model))
     if budget is not None:
         budgets = sorted(frame["budget"].unique())
         frame = frame[frame["budget"] == budget]
@@ -155,9 +158,7 @@ def compare(
         raise BenchError(f"no results of {against} to compare with; families with results: {found}")
     seeds = {}
     if against is not None and not frame.empty:
-        from benchbench.results import open_storage
-
-        seeds = evaluation_seeds(open_storage(results), frame)
+        seeds = evaluation_seeds(store.open(), frame)
     return analyse(frame, seeds, against=against)
 
 
