@@ -63,7 +63,8 @@ class WorkerId:
 
 def _start_ticks(pid: int) -> int | None:
     try:
-        stat = open(f"/proc/{pid}/stat").read()
+        with open(f"/proc/{pid}/stat") as handle:
+            stat = handle.read()
     except OSError:
         return None
     fields = stat.rsplit(")", 1)[1].split()  # the command name may hold spaces; fields after it are fixed
