@@ -240,9 +240,3 @@ def test_a_changed_metric_is_bad_input(saved, tmp_path):
     bad.write_text(json.dumps(document))
     results = saved[0]
     _one_line_error(bench("check", "--baseline", bad, "--results", results), "the baseline measures rmse")
-
-
-def test_commands_have_help():
-    for command in (["baseline"], ["baseline", "save"], ["check"]):
-        out = bench(*command, "--help")
-        assert out.exit_code == 0 and "Usage" in out.stdout

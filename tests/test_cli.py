@@ -8,6 +8,7 @@ import sys
 import optuna
 import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from benchbench.cli import app
@@ -43,13 +44,20 @@ def test_run_records_every_trial(swept):
     assert "adding · budget smoke" in first.output and "lstm" in first.output
     naive = [line.split() for line in first.output.splitlines() if "naive" in line]  # rows of their own kind
     assert any("constant[value=1]" in row for row in naive) and any("train-mean" in row for row in naive)
-    for trial in _trials(results):
-        if trial.state == optuna.trial.TrialState.COMPLETE:
-            for key in ("test", "params", "epochs", "wall_time", "seed", "device"):
-                assert key in trial.user_attrs, key
-            assert trial.user_attrs["params"] > 0
-            assert trial.value == pytest.approx(trial.value) and trial.value > 0
-    assert (results / "logs" / "adding" / "lstm" / "smoke" / "trial_0" / "metrics.csv").is_file()
+    complete = [t for t in _trials(results) if t.state == optuna.trial.TrialState.COMPLETE]
+    assert complete
+    for trial in complete:
+        for key in ("test", "params", "epochs", "best_epoch", "wall_time", "seed", "device"):
+            assert key in trial.user_attrs, key
+        assert trial.user_attrs["params"] > 0
+        # the value is the best (lowest: mse) validation figure of the epochs run, reported every epoch
+        per_epoch = trial.intermediate_values
+        assert sorted(per_epoch) == list(range(trial.user_attrs["epochs"]))
+        assert trial.value == min(per_epoch.values()) == per_epoch[trial.user_attrs["best_epoch"]] > 0
+        # the CSV log holds the same validation figures and the test figure the trial recorded
+        log = pd.read_csv(results / "logs" / "adding" / "lstm" / "smoke" / f"trial_{trial.number}" / "metrics.csv")
+        assert log["val_mse"].dropna().tolist() == pytest.approx([per_epoch[e] for e in sorted(per_epoch)], rel=1e-6)
+        assert log["test_mse"].dropna().tolist() == pytest.approx([trial.user_attrs["test"]], rel=1e-6)
 
 
 def test_second_run_continues_the_study_without_repeats(swept):
@@ -211,10 +219,34 @@ def test_list_models_and_tasks():
     assert out.exit_code == 2 and "choose one of: models, tasks" in out.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["leaderboard"], ["list"]])
-def test_every_command_has_help(command):
-    out = bench(*command, "--help")
+def _commands(command=None, path=()):
+    """Every command of the Typer app, sub-groups included, as (words after `bench`, click command)."""
+    command = command or typer.main.get_command(app)
+    yield path, command
+    for name, sub in (getattr(command, "commands", None) or {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+COMMANDS = dict(_commands())
+
+
+def test_the_walk_finds_the_commands_and_groups():
+    assert {("run",), ("leaderboard",), ("baseline",), ("baseline", "save"), ("check",)} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("path", list(COMMANDS), ids=lambda path: " ".join(("bench", *path)))
+def test_every_command_has_help(path):
+    command = COMMANDS[path]
+    assert command.help and command.help.strip(), f"bench {' '.join(path)} has no docstring"
+    out = bench(*path, "--help")
     assert out.exit_code == 0 and "Usage" in out.stdout
+    first_line = command.help.strip().splitlines()[0]
+    assert " ".join(first_line.split()) in " ".join(out.stdout.split())
+    for name in getattr(command, "commands", None) or {}:  # a group lists its commands
+        assert name in out.stdout, name
+    for param in command.params:
+        if param.param_type_name == "option" and not param.hidden and param.name != "help":
+            assert param.help, f"bench {' '.join(path)} --{param.name.replace('_', '-')} has no help text"
 
 
 def test_help_imports_no_heavy_library():

@@ -44,14 +44,18 @@ def test_state_is_carried_across_calls(name):
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_causal_unless_bidirectional(name):
-    """Outputs at step t never depend on inputs after t (bidirectional models declare it)."""
+    """Outputs at step t never depend on inputs after t, unless the model declares itself
+    bidirectional: then they do (the flag the causal tasks refuse on is true to the model)."""
     model = _make(name)
     x = torch.randn(B, T, I)
     y = x.clone()
     y[:, 4:] += 1.0
     a, _ = model(x)
     b, _ = model(y)
-    if not model.bidirectional:
+    assert not torch.allclose(a[:, 4:], b[:, 4:])  # the change reaches the steps it was made at
+    if model.bidirectional:
+        assert not torch.allclose(a[:, :4], b[:, :4]), "declared bidirectional, but blind to later steps"
+    else:
         torch.testing.assert_close(a[:, :4], b[:, :4])
 
 

@@ -93,6 +93,7 @@ def test_sigkill_then_the_same_command_resumes(tmp_path):
         sweep.wait()
     before = {t.number: (t.state, t.value, t.params) for t in _study(results).get_trials(deepcopy=False)}
     killed = [n for n, (state, _, _) in before.items() if state == TrialState.RUNNING]
+    assert killed, "no trial was running when the sweep was killed: nothing to resume"
     print(f"\nkilled pid {sweep.pid} with trials {sorted(n for n, s in before.items() if s[0] == TrialState.COMPLETE)} "
           f"complete and {killed} running")  # fmt: skip
 
