@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from benchbench.errors import BenchError
+from benchbench.leaderboard import metric_label
 from benchbench.results import StorageSpec
 
 if TYPE_CHECKING:
@@ -521,7 +522,7 @@ def _rich(comparison: Comparison, view: str) -> list:
             rows = comparison.against[comparison.against["budget"] == budget]
             for task, group in rows.groupby("task", sort=True):
                 first = group.iloc[0]
-                label = _metric_label(first["metric"], first["units"])
+                label = metric_label(first["metric"], first["units"])
                 better = "lower" if first["direction"] == "minimize" else "higher"
                 title = (
                     f"{task} · budget {budget} · {label}, {better} is better · against {comparison.reference}: "
@@ -540,13 +541,6 @@ def _rich(comparison: Comparison, view: str) -> list:
         for _, r in left.iterrows():
             out.append(escape(f"left out: {r['kind']} {r['name']}: {r['reason']}"))
     return out
-
-
-def _metric_label(metric: str, units: str) -> str:
-    from benchbench.metrics import METRICS
-
-    label = METRICS.get(metric).label if metric in METRICS else metric
-    return f"{label} ({units})" if units else label
 
 
 def _markdown(comparison: Comparison, view: str) -> str:
@@ -589,7 +583,7 @@ def _markdown(comparison: Comparison, view: str) -> str:
                 ["task", "metric", "model", f"{comparison.reference}", "mean", "Δ", "Δ %", "seeds", "paired", "test",
                  "p Welch", "p paired", "Holm p", "verdict"],
                 [
-                    [r["task"], f"{_metric_label(r['metric'], r['units'])} {'↓' if r['direction'] == 'minimize' else '↑'}",
+                    [r["task"], f"{metric_label(r['metric'], r['units'])} {'↓' if r['direction'] == 'minimize' else '↑'}",
                      r["model"], _fmt(r["reference_mean"], ".4g"), _fmt(r["mean"], ".4g"), _signed(r["diff"]),
                      _signed(r["diff_pct"], ".2g"), r["n_seeds"], r["n_paired"], r["test"] or "—", _p(r["p_welch"]),
                      _p(r["p_paired"]), _p(r["p_holm"]), r["verdict"]]

@@ -29,7 +29,10 @@ from benchbench.results import EVAL, FIXED, StorageSpec
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-__all__ = ["BASELINE", "COLUMNS", "MODEL", "reference_matches", "FORMATS", "SIGNIFICANCE", "collect", "parse_names", "render", "write_leaderboards"]
+__all__ = [
+    "BASELINE", "COLUMNS", "DISPLAY", "FORMATS", "MODEL", "PUBLISHED", "SIGNIFICANCE", "collect", "display", "metric_label",
+    "parse_names", "reference_matches", "render", "write_leaderboards",
+]  # fmt: skip
 
 FORMATS = ("table", "csv", "markdown", "json")
 SIGNIFICANCE = 0.05  # p below this: significantly different from the best family
@@ -301,7 +304,7 @@ def _references(task: str):
         return ()
 
 
-def _label(metric_name: str, units: str) -> str:
+def metric_label(metric_name: str, units: str) -> str:
     """How a metric is named in headers: its label, with the study's units, e.g. `RMSE (µg/m³)`."""
     from benchbench.metrics import METRICS
 
@@ -350,6 +353,14 @@ def _versus_naive(row: pd.Series) -> str:
     return ("✓" if row["beats_baseline"] else "✗") + text
 
 
+def reference_matches(ref, task: str) -> bool:
+    """A published figure is shown beside the task variant whose options it was measured with."""
+    from benchbench.results import task_label
+
+    base = task.split("[")[0]
+    return task_label(base, ref.options) == task or (not ref.options and task == base)
+
+
 def _is_baseline(row: pd.Series) -> bool:
     return row["kind"] == BASELINE
 
@@ -361,41 +372,71 @@ LEGEND = (
     "naive rows are fitted on train and scored by the same metric code"
 )
 
-
-def _columns(label: str, extras: list[str]) -> list[tuple[str, str, Callable[[pd.Series], str], bool, int]]:
-    """The table's (header, justify, cell, keep, priority) columns. A terminal too narrow for all of
-    them leaves out the lowest priority first (console.fit): the wall time and parameter count, then
-    the trial counts and seeds, and keeps the rank, the name, the test figure and the verdicts."""
-    return [
-        ("#", "right", lambda r: "" if _is_baseline(r) else _fmt(r["rank"], "d"), True, 0),
-        ("model", "left", lambda r: r["model"], True, 0),
-        (f"val {label}", "right", lambda r: _fmt(r["val"]), False, 4),
-        (f"test {label}", "right", lambda r: _fmt(r["test"]) if _is_baseline(r) else _test(r), True, 0),
-        ("95% CI", "right", lambda r: _baseline_cell(r, _ci), False, 6),
-        ("seeds", "right", lambda r: _baseline_cell(r, lambda r: _fmt(r["n_seeds"], "d")), False, 2),
-        ("vs best", "left", lambda r: _baseline_cell(r, _versus_best), False, 7),
-        ("vs naive", "left", lambda r: "naive" if _is_baseline(r) else _versus_naive(r), False, 8),
-        *((f"test {_label(m, '')}", "right", lambda r, m=m: _fmt(r["test_extra"].get(m)), False, 5) for m in extras),
-        ("params", "right", lambda r: _baseline_cell(r, lambda r: _fmt(r["params"], ",d")), False, 1),
-        ("trials c/p/f", "right", lambda r: _baseline_cell(r, _trials), False, 3),
-        ("time", "right", lambda r: f"{r['wall_time']:.0f}s", False, 0),
-    ]
+PUBLISHED = "published"  # the kind of a display row holding a published reference figure
+# The display frame's text columns, in order; `test <extra>` columns follow `vs naive` where a task has extra metrics.
+DISPLAY = [
+    "task", "budget", "kind", "style", "metric", "#", "model", "val", "test", "95% CI", "seeds", "vs best",
+    "vs naive", "params", "trials c/p/f", "time", "hyperparameters", "note",
+]  # fmt: skip
 
 
-def _baseline_cell(row: pd.Series, cell: Callable[[pd.Series], str]) -> str:
-    return "" if _is_baseline(row) else cell(row)
+def display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard as text: what every human view renders (the rich table, Markdown, the HTML
+    report). One row per family, naive baseline (`X (naive)`) and published reference figure
+    (`published X`, after the rows of its task and budget), every figure formatted once: 4
+    significant digits, `mean ± sd`, the 95% interval, the verdicts against the best family and the
+    best naive baseline. `style` is `best`, `below` (does not clear the best naive baseline),
+    `naive`, `reference` or empty; `metric` is the label with its direction (`MSE ↓`); `note` holds
+    a naive baseline's description or a reference's source."""
+    rows: list[dict[str, str]] = []
+    for (task, budget), group in frame.groupby(["task", "budget"], sort=True):
+        first = group.iloc[0]
+        metric = f"{metric_label(first['metric'], first['units'])} {'↓' if first['direction'] == 'minimize' else '↑'}"
+        extras = list(first["test_extra"]) if isinstance(first["test_extra"], dict) else []
+        for _, row in group.iterrows():
+            cells = {"task": task, "budget": budget, "kind": row["kind"], "metric": metric, "val": _fmt(row["val"])}
+            cells.update({f"test {metric_label(m, '')}": _fmt(row["test_extra"].get(m)) for m in extras})
+            if _is_baseline(row):
+                cells.update(
+                    style="naive", model=f"{row['model']} (naive)", test=_fmt(row["test"]),
+                    time=f"{row['wall_time']:.0f}s", note=_baseline_note(row),
+                )  # fmt: skip
+            else:
+                cells.update(
+                    style="best" if _first(row) else "below" if row["beats_baseline"] is False else "",
+                    model=row["model"], test=_test(row), seeds=_fmt(row["n_seeds"], "d"),
+                    params=_fmt(row["params"], ",d"), time=f"{row['wall_time']:.0f}s",
+                    hyperparameters=_hparams(row["hyperparams"]),
+                    **{"#": _fmt(row["rank"], "d"), "95% CI": _ci(row), "vs best": _versus_best(row),
+                       "vs naive": _versus_naive(row), "trials c/p/f": _trials(row)},
+                )  # fmt: skip
+            rows.append(cells)
+        for ref in _references(task):
+            if reference_matches(ref, task):
+                rows.append({
+                    "task": task, "budget": budget, "kind": PUBLISHED, "style": "reference", "metric": metric,
+                    "model": f"{PUBLISHED} {ref.model}", "val": _fmt(ref.val), "test": _fmt(ref.test),
+                    **{f"test {metric_label(m, '')}": _fmt(ref.extra.get(m)) for m in extras if m in (ref.extra or {})},
+                    "note": f"{ref.source}{' · ' + ref.note if ref.note else ''}",
+                })  # fmt: skip
+    extra_columns = sorted({c for r in rows for c in r} - set(DISPLAY))
+    at = DISPLAY.index("vs naive") + 1
+    columns = DISPLAY[:at] + extra_columns + DISPLAY[at:]
+    return pd.DataFrame([{c: r.get(c, "") for c in columns} for r in rows], columns=columns, dtype=object)
 
 
-def reference_matches(ref, task: str) -> bool:
-    """A published figure is shown beside the task variant whose options it was measured with."""
-    from benchbench.results import task_label
-
-    base = task.split("[")[0]
-    return task_label(base, ref.options) == task or (not ref.options and task == base)
-
-
+# The table's columns: (display column, justify, keep, priority). A terminal too narrow for all of them
+# leaves out the lowest priority first (console.fit): the wall time and parameter count, then the seeds
+# and trial counts, and keeps the rank, the name, the test figure and the verdicts.
+_RICH = [
+    ("#", "right", True, 0), ("model", "left", True, 0), ("val", "right", False, 4), ("test", "right", True, 0),
+    ("95% CI", "right", False, 6), ("seeds", "right", False, 2), ("vs best", "left", False, 7),
+    ("vs naive", "left", False, 8), ("params", "right", False, 1), ("trials c/p/f", "right", False, 3),
+    ("time", "right", False, 0),
+]  # fmt: skip
 _HPARAMS_MIN = 40  # a hyperparameters column narrower than this goes into the caption instead
 _GAP = 3  # cells between two columns of an unruled table: padding, the blank rule, padding
+_STYLES = {"naive": "dim", "reference": "dim italic", "best": "bold green", "below": "red", "": None}
 
 
 def _rich_tables(frame: pd.DataFrame, width: int):
@@ -407,21 +448,19 @@ def _rich_tables(frame: pd.DataFrame, width: int):
 
     from benchbench.console import Column, fit
 
-    for (task, budget), group in frame.groupby(["task", "budget"], sort=True):
-        first = group.iloc[0]
-        label = _label(first["metric"], first["units"])
+    text = display(frame)
+    for (task, budget), group in text.groupby(["task", "budget"], sort=True):
+        first = frame[(frame["task"] == task) & (frame["budget"] == budget)].iloc[0]
+        label = metric_label(first["metric"], first["units"])
         better = "lower" if first["direction"] == "minimize" else "higher"
         setting = "fixed configurations (bench train)" if budget == FIXED else f"budget {budget}"
-        references = [r for r in _references(task) if reference_matches(r, task)]
-        rows = [row for _, row in group.iterrows()]
-        specs = _columns(label, list(first["test_extra"]))
-        # published rows fill #, model, val and test
-        published = [["", f"published {ref.model}", _fmt(ref.val), _fmt(ref.test)] for ref in references]
-        texts = [
-            [cell(row) for row in rows] + [p[i] if i < 4 else "" for p in published]
-            for i, (_, _, cell, _, _) in enumerate(specs)
-        ]
-        columns = [Column(h, t, keep=k, priority=p) for (h, _, _, k, p), t in zip(specs, texts)]
+        extras = [(f"test {metric_label(m, '')}", "right", False, 5) for m in first["test_extra"]]
+        specs = _RICH[:8] + extras + _RICH[8:]
+        headers = {"val": f"val {label}", "test": f"test {label}"}
+        columns = [
+            Column(headers.get(name, name), list(group[name]), keep=keep, priority=priority)
+            for name, _, keep, priority in specs
+        ]  # fmt: skip
         natural = sum(c.width for c in columns)
         # Wide terminals: ruled boxes (3 cells between columns, 2 at each edge) and a hyperparameters column.
         wide = natural + 3 * len(columns) + 4 + _HPARAMS_MIN <= width
@@ -432,23 +471,19 @@ def _rich_tables(frame: pd.DataFrame, width: int):
         )  # fmt: skip
         keep = [columns.index(c) for c in shown]
         for i in keep:
-            header, justify, _, must, _ = specs[i]
             # names and figures are never shortened: a column holds its widest cell, or folds it
             table.add_column(
-                escape(header), justify=justify, no_wrap=True, overflow="fold", min_width=columns[i].width if must else None
+                escape(columns[i].header), justify=specs[i][1], no_wrap=True, overflow="fold",
+                min_width=columns[i].width if specs[i][2] else None,
             )  # fmt: skip
         if wide:
             table.add_column("hyperparameters", overflow="fold", min_width=_HPARAMS_MIN)
         kinds = list(group["kind"]) + [None]
-        for n, row in enumerate(rows):
-            baseline = _is_baseline(row)
-            note = [escape(_baseline_note(row) if baseline else _hparams(row["hyperparams"]))] if wide else []
-            style = "dim" if baseline else "bold green" if _first(row) else "red" if row["beats_baseline"] is False else None
-            last_model = not baseline and kinds[n + 1] == BASELINE  # a rule between families and naive rows
-            table.add_row(*(escape(texts[i][n]) for i in keep), *note, style=style, end_section=last_model)
-        for m, ref in enumerate(references):
-            note = [escape(f"{ref.source}{' · ' + ref.note if ref.note else ''}")] if wide else []
-            table.add_row(*(escape(texts[i][len(rows) + m]) for i in keep), *note, style="dim italic")
+        for n, (_, row) in enumerate(group.iterrows()):
+            note = [escape(row["note"] or row["hyperparameters"])] if wide else []
+            last_model = row["kind"] == MODEL and kinds[n + 1] != MODEL  # a rule after the families
+            cells = [escape(columns[i].cells[n]) for i in keep]
+            table.add_row(*cells, *note, style=_STYLES[row["style"]], end_section=last_model)
         lines = [LEGEND]
         if left_out:
             needs = natural + _GAP * (len(columns) - 1)
@@ -457,10 +492,10 @@ def _rich_tables(frame: pd.DataFrame, width: int):
                 f"(a terminal of {needs} columns, or --format markdown, shows them)"
             )
         if not wide:
-            models = group[group["kind"] != BASELINE]
-            best = models.iloc[0] if not models.empty else None
-            lines += [f"best: {_hparams(best['hyperparams'])}"] if best is not None and best["hyperparams"] else []
-            lines += [f"published {r.model}: {r.source}{' · ' + r.note if r.note else ''}" for r in references]
+            best = group[group["style"] == "best"]
+            if not best.empty and best.iloc[0]["hyperparameters"]:
+                lines.append(f"best: {best.iloc[0]['hyperparameters']}")
+            lines += [f"{r['model']}: {r['note']}" for _, r in group[group["kind"] == PUBLISHED].iterrows()]
         table.caption, table.caption_justify = escape("\n".join(lines)), "left"
         yield table
 
@@ -473,36 +508,23 @@ def _baseline_note(row: pd.Series) -> str:
 
 
 _MARKDOWN = [
-    "task", "budget", "#", "model", "metric", "val", "test mean ± sd", "95% CI", "seeds", "vs best", "vs naive",
-    "params", "trials c/p/f", "time (s)", "hyperparameters",
+    "task", "budget", "#", "model", "metric", "val", "test", "95% CI", "seeds", "vs best", "vs naive",
+    "params", "trials c/p/f", "time", "hyperparameters",
 ]  # fmt: skip
 
 
 def _markdown(frame: pd.DataFrame) -> str:
-    """One GitHub table (one header row, plain text), then the legend: pastes into a PR as it is."""
-
-    def cell(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-    lines = [
-        "| " + " | ".join(_MARKDOWN) + " |",
-        "|" + "|".join("---:" if c in ("#", "seeds") else "---" for c in _MARKDOWN) + "|",
-    ]
-    for _, row in frame.iterrows():
-        metric = f"{_label(row['metric'], row['units'])} {'↓' if row['direction'] == 'minimize' else '↑'}"
-        if _is_baseline(row):
-            cells = [row["task"], row["budget"], "", f"{row['model']} (naive)", metric, _fmt(row["val"]), _fmt(row["test"]),
-                     "", "", "", "", "", "", f"{row['wall_time']:.0f}", ""]  # fmt: skip
-        else:
-            cells = [
-                row["task"], row["budget"], _fmt(row["rank"], "d"), row["model"], metric,
-                _fmt(row["val"]), _test(row), _ci(row), _fmt(row["n_seeds"], "d"), _versus_best(row), _versus_naive(row),
-                _fmt(row["params"], ",d"), _trials(row), f"{row['wall_time']:.0f}", _hparams(row["hyperparams"]),
-            ]  # fmt: skip
-        lines.append("| " + " | ".join(cell(str(c)) for c in cells) + " |")
-    if not frame.empty:
-        lines += ["", LEGEND + "."]
-    return "\n".join(lines) + "\n"
+    """One GitHub table (one header row, plain text; DataFrame.to_markdown), then the legend: pastes
+    into a PR as it is. Published figures are in the table view and the report."""
+    text = display(frame)
+    at = _MARKDOWN.index("vs naive") + 1
+    extras = [c for c in text.columns if c not in DISPLAY]  # e.g. `test CORR`, blank on tasks without it
+    text = text[text["kind"] != PUBLISHED][_MARKDOWN[:at] + extras + _MARKDOWN[at:]]
+    text = text.rename(columns={"test": "test mean ± sd"})
+    text = text.map(lambda cell: cell.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " "))
+    if text.empty:
+        return "| " + " | ".join(text.columns) + " |\n|" + "---|" * len(text.columns) + "\n"
+    return text.to_markdown(index=False, disable_numparse=True) + "\n\n" + LEGEND + ".\n"
 
 
 def render(frame: pd.DataFrame, fmt: str, *, width: int = 120) -> str | list:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from benchbench.atomic import write_text_atomic
 from benchbench.errors import BenchError
+from benchbench.leaderboard import metric_label
 from benchbench.results import StorageSpec
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CONFIDENCE", "build_report", "write_report"]
 
-CONFIDENCE = 0.95  # of the intervals the comparison draws when the leaderboard has none
+CONFIDENCE = 0.95  # of the leaderboard's intervals, which the comparison draws
 _HEIGHT = 360  # px, every figure (two per row)
 _PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
@@ -95,13 +96,6 @@ def _note(text: str) -> str:
     return f'<p class="note">{_esc(text)}</p>'
 
 
-def _metric_label(metric: str, units: str) -> str:
-    from benchbench.metrics import METRICS
-
-    label = METRICS.get(metric).label if metric in METRICS else metric
-    return f"{label} ({units})" if units else label
-
-
 class _Figures:
     """Turns plotly figures into HTML snippets that draw with the page's one copy of plotly.js."""
 
@@ -137,88 +131,33 @@ def _panel(kind: str, name: str, title: str, body: str) -> str:
 # --- leaderboard -------------------------------------------------------------------------------------
 
 
-def _has(group: pd.DataFrame, column: str) -> bool:
-    """Whether the leaderboard has `column` with a value for some row (older versions lack it)."""
-    return column in group.columns and group[column].map(_finite).any()
+# The leaderboard's display columns the report shows, in order; extra test metrics follow `vs naive`.
+_TABLE = ["#", "model", "val", "test", "95% CI", "seeds", "vs best", "vs naive", "params", "trials c/p/f", "time"]
 
 
-def _hparams(hparams: Any) -> str:
-    if not isinstance(hparams, dict):
-        return ""
-    return " ".join(f"{k}={_num(v) if isinstance(v, float) else v}" for k, v in hparams.items())
+def _leaderboard_table(frame: pd.DataFrame, label: str) -> str:
+    """One task x budget of the leaderboard as an HTML table: the leaderboard's display frame (the
+    same text as the terminal table and Markdown), rows classed best / below / naive / reference."""
+    from benchbench.leaderboard import DISPLAY, display
 
+    text = display(frame)
+    at = _TABLE.index("vs naive") + 1
+    columns = _TABLE[:at] + [c for c in text.columns if c not in DISPLAY] + _TABLE[at:]
+    headers = {"val": f"val {label}", "test": f"test {label} (mean ± sd)"}
+    left = {"model", "vs best", "vs naive"}
 
-def _references(task: str) -> tuple:
-    """Published results from the task spec, when the spec is still there."""
-    from benchbench.tasks import load_task
+    def th(name: str) -> str:
+        return f'<th class="text">{_esc(headers.get(name, name))}</th>' if name in left else f"<th>{_esc(headers.get(name, name))}</th>"
 
-    try:
-        return load_task(task.split("[", 1)[0]).references
-    except BenchError:
-        return ()
+    def td(name: str, value: str) -> str:
+        return f'<td class="text">{_esc(value)}</td>' if name in left else f"<td>{_esc(value)}</td>"
 
-
-def _leaderboard_table(group: pd.DataFrame) -> str:
-    """The group's rows as an HTML table, the rank-1 row highlighted; the final evaluation's columns
-    (mean ± sd over seeds, confidence interval, significance against the best) when the leaderboard
-    has them."""
-    first = group.iloc[0]
-    extras = list(first["test_extra"]) if isinstance(first["test_extra"], dict) else []
-    seeds = _has(group, "test_mean")
-    head = ["#", "model", "val", "test (best trial)", *(f"test {m}" for m in extras)]
-    if seeds:
-        head += ["test mean ± sd", f"{CONFIDENCE:.0%} CI", "seeds", "p vs best", "same as best"]
-    head += ["params", "trials c/p/f", "time", "best hyperparameters"]
-    text_columns = {1, len(head) - 1}
-
-    def cells(row: pd.Series) -> list[str]:
-        out = [_num(row["rank"], ".0f"), row["model"], _num(row["val"]), _num(row["test"])]
-        out += [_num(row["test_extra"].get(m)) for m in extras]
-        if seeds:
-            spread = f" ± {_num(row.get('test_std'), '.2g')}" if _finite(row.get("test_std")) else ""
-            low, high = row.get("test_ci_low"), row.get("test_ci_high")
-            same = row.get("same_as_best")
-            out += [
-                _num(row.get("test_mean")) + spread,
-                f"[{_num(low)}, {_num(high)}]" if _finite(low) and _finite(high) else "—",
-                _num(row.get("n_seeds"), ".0f"),
-                _num(row.get("p_value"), ".2g"),
-                "—" if _missing(same) else ("yes" if same else "no"),
-            ]
-        out += [
-            _num(row["params"], ",.0f"),
-            f"{row['trials']} ({row['complete']}/{row['pruned']}/{row['failed']})",
-            f"{float(row['wall_time']):.0f}s",
-            _hparams(row["hyperparams"]),
-        ]
-        return out
-
-    from benchbench.leaderboard import BASELINE, reference_matches
-
-    blank = [""] * (len(head) - 5)
-    rows = []
-    for _, row in group.iterrows():
-        if row.get("kind") == BASELINE:
-            rows.append(("naive", ["", f"{row['model']} (naive)", _num(row["val"]), _num(row["test"]), *blank, "fitted on train"]))
-        else:
-            below = row.get("beats_baseline") is False
-            rows.append(("best" if _finite(row["rank"]) and row["rank"] == 1 else "below" if below else "", cells(row)))
-    for ref in _references(first["task"]):
-        if not reference_matches(ref, first["task"]):
-            continue
-        note = f"{ref.source}{' · ' + ref.note if ref.note else ''}"
-        rows.append(("reference", ["", f"published {ref.model}", _num(ref.val), _num(ref.test), *blank, note]))
-
-    def td(i: int, value: str) -> str:
-        kind = "hparams" if i == len(head) - 1 else ("text" if i in text_columns else "")
-        return f'<td class="{kind}">{_esc(value)}</td>' if kind else f"<td>{_esc(value)}</td>"
-
-    header = "".join(
-        f'<th class="text">{_esc(h)}</th>' if i in text_columns else f"<th>{_esc(h)}</th>" for i, h in enumerate(head)
-    )
     body = "".join(
-        f'<tr class="{kind}">' + "".join(td(i, v) for i, v in enumerate(values)) + "</tr>" for kind, values in rows
-    )
+        f'<tr class="{row["style"]}">' + "".join(td(c, row[c]) for c in columns)
+        + f'<td class="hparams">{_esc(row["note"] or row["hyperparameters"])}</td></tr>'
+        for _, row in text.iterrows()
+    )  # fmt: skip
+    header = "".join(th(c) for c in columns) + '<th class="text">hyperparameters · notes</th>'
     return f'<table class="leaderboard"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -247,7 +186,7 @@ def _comparison(figures: _Figures, group: pd.DataFrame, key: str) -> str:
     first = group.iloc[0]
     estimates = {row["model"]: _estimate(row) for _, row in group.iterrows()}
     points = {model: e for model, e in estimates.items() if e is not None}
-    title = f"test {_metric_label(first['metric'], first['units'])} by family, {CONFIDENCE:.0%} confidence intervals"
+    title = f"test {metric_label(first['metric'], first['units'])} by family, {CONFIDENCE:.0%} confidence intervals"
     if not points:
         return _panel("comparison", key, title, _note("no complete trial yet: nothing to compare"))
     models = list(points)
@@ -561,7 +500,7 @@ def _hyperparameter_scatter(figures: _Figures, storage: optuna.storages.BaseStor
         return _panel("hyperparams", budget, title, _note(f"no complete trial on {task} has a learning rate or hidden size"))
     for col, (_, label) in enumerate(_HYPERPARAMETERS, start=1):
         fig.update_xaxes(title_text=label, type="log", row=1, col=col)
-    fig.update_yaxes(title_text=f"test {_metric_label(first['metric'], first['units'])}", row=1, col=1)
+    fig.update_yaxes(title_text=f"test {metric_label(first['metric'], first['units'])}", row=1, col=1)
     better = "lower" if first["direction"] == "minimize" else "higher"
     body = figures.html(fig, f"fig-hyperparams-{_slug(budget)}")
     body += _note(f"task {task} (the one most families ran), {better} is better; one point per complete search trial")
@@ -638,14 +577,14 @@ def build_report(where: StorageSpec | Path, *, against: str | None = None) -> st
         first = group.iloc[0]
         better = "lower" if first["direction"] == "minimize" else "higher"
         setting = "fixed configurations (bench train)" if budget == "fixed" else f"budget {budget}"
-        heading = f"{task} · {setting} · {_metric_label(first['metric'], first['units'])}, {better} is better"
+        heading = f"{task} · {setting} · {metric_label(first['metric'], first['units'])}, {better} is better"
         contents.append(f'<li><a href="#task-{key}">{_esc(heading)}</a></li>')
         studies = "".join(
             _study_section(figures, results, storage, row) for _, row in group.iterrows() if row.get("kind") != "baseline"
         )
         sections.append(
             f'<section class="task" id="task-{key}"><h2>{_esc(heading)}</h2>'
-            f'<div class="leaderboard" id="leaderboard-{key}">{_leaderboard_table(group)}</div>'
+            f'<div class="leaderboard" id="leaderboard-{key}">{_leaderboard_table(group, metric_label(first["metric"], first["units"]))}</div>'
             f"{_comparison(figures, group, key)}{studies}</section>"
         )
     families, links = _families(figures, storage, frame, against)

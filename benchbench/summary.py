@@ -49,7 +49,7 @@ def _published(task: str) -> str:
 
 def results_table(cells: Sequence[Cell]) -> str:
     """The Markdown table of a baseline file's cells (families as columns, in order of appearance)."""
-    from benchbench.leaderboard import _label
+    from benchbench.leaderboard import metric_label as _label
 
     families = list(dict.fromkeys(c.model for c in cells if c.kind == "model"))
     groups: dict[tuple[str, str], list[Cell]] = {}

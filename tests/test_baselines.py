@@ -166,8 +166,9 @@ def test_baseline_rows_come_after_the_families_unranked(ranked):
 
 def test_the_not_beaten_mark_shows_in_every_format(ranked):
     md = render(collect(ranked), "markdown")
-    lines = {line.split(" | ")[3]: line for line in md.splitlines() if line.startswith("| adding")}
-    assert "| ✓ 93.5% |" in lines["lstm"] and "| ✗ 0% |" in lines["gru"]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in md.splitlines() if line.startswith("| adding")]
+    lines = {row[3]: row for row in rows}
+    assert "✓ 93.5%" in lines["lstm"] and "✗ 0%" in lines["gru"]
     assert "constant[value=1] (naive)" in lines and "train-mean (naive)" in lines
     table = runner.invoke(app, ["leaderboard", "--results", str(ranked)], env={"COLUMNS": "200"}).stdout
     assert "✓ 93.5%" in table and "✗ 0%" in table and "train-mean" in table and "naive" in table

@@ -154,8 +154,8 @@ def test_seed_columns_are_shown_and_drive_the_intervals(results, monkeypatch):
     _two_families(results)
     assert report(results).exit_code == 0
     page = (results / "report.html").read_text()
-    assert "test mean ± sd" in page and "[0.19, 0.23]" in page and "0.21 ± 0.01" in page
-    assert "<td>0.03</td>" in page and "<td>no</td>" in page
+    assert "(mean ± sd)" in page and "[0.19, 0.23]" in page and "0.21 ± 0.01" in page
+    assert ">p=0.03</td>" in page  # vs best, as the leaderboard says it
     assert "lstm: 5 seeds" in page and "gru: 5 seeds" in page and "no interval" not in page
 
 
