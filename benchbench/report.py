@@ -265,11 +265,20 @@ def _curve(path: Path, column: str) -> pd.Series | None:
 
 
 def _curves(figures: _Figures, results: Path, study: optuna.Study) -> str:
+    """Validation value per epoch of every trial: the intermediate values the pruner saw, from the
+    storage (so a sweep run by workers on other machines draws too); from the results folder's
+    Lightning CSV logs for studies that report none (`bench train` runs)."""
     import plotly.graph_objects as go
     from optuna.trial import TrialState
+    from optuna.visualization import plot_intermediate_values
 
     metric = study.user_attrs.get("metric", "")
     title = f"learning curves (validation {metric} per epoch)"
+    if any(t.intermediate_values for t in study.get_trials(deepcopy=False)):
+        fig = plot_intermediate_values(study)
+        fig.update_xaxes(title_text="epoch")
+        fig.update_yaxes(title_text=f"val {metric}")
+        return _panel("curves", study.study_name, title, figures.html(fig, f"fig-curves-{_slug(study.study_name)}"))
     logs = results / "logs" / study.study_name
     fig = go.Figure()
     for trial in study.get_trials(deepcopy=False):
@@ -288,17 +297,29 @@ def _curves(figures: _Figures, results: Path, study: optuna.Study) -> str:
     return _panel("curves", study.study_name, title, figures.html(fig, f"fig-curves-{_slug(study.study_name)}"))
 
 
+def _precomputed(importances: dict[str, float]):
+    """An Optuna importance evaluator that returns importances already computed (by _fanova), so that
+    plot_param_importances draws them without fitting fANOVA's forest a second time."""
+    from optuna.importance import BaseImportanceEvaluator
+
+    class Precomputed(BaseImportanceEvaluator):
+        def evaluate(self, study, params=None, *, target=None) -> dict[str, float]:
+            return dict(importances)
+
+    return Precomputed()
+
+
 def _importance(figures: _Figures, study: optuna.Study) -> str:
-    import plotly.graph_objects as go
+    from optuna.visualization import plot_param_importances
 
     title = "hyperparameter importance (fANOVA)"
     try:
         importances = _fanova(figures, study)
     except BenchError as err:
         return _panel("importance", study.study_name, title, _note(f"not computable: {err}"))
-    names = list(importances)[::-1]  # plotly draws bars bottom-up: the most important on top
-    fig = go.Figure(go.Bar(x=[importances[n] for n in names], y=names, orientation="h", marker_color="#1f77b4"))
-    fig.update_layout(xaxis_title="share of the value's variance", xaxis_range=[0, 1])
+    # the importances were computed once above (also for the across-families heat map); plot them alone
+    fig = plot_param_importances(study, evaluator=_precomputed(importances), params=list(importances))
+    fig.update_layout(xaxis_title="share of the value's variance", xaxis_range=[0, 1], showlegend=False)
     return _panel("importance", study.study_name, title, figures.html(fig, f"fig-importance-{_slug(study.study_name)}"))
 
 

@@ -252,3 +252,24 @@ def test_the_report_is_written_whole(smoke_report):
     assert smoke_report.stat().st_size > 1_000_000  # plotly.js inline
     assert smoke_report.read_text().rstrip().endswith("</html>")
     assert not list(smoke_report.parent.glob(".report.html.*"))  # no temporary file left behind
+
+
+def test_curves_come_from_the_storage_without_any_log(results):
+    """Intermediate values (what the pruner saw each epoch) draw the curves, so a study filled by
+    workers on other machines, whose logs are not here, still has them."""
+    import optuna
+
+    from tests.studies import SPACE
+
+    lstm = add_study(results, model="lstm")
+    for i, value in enumerate((0.3, 0.2)):
+        lstm.add_trial(
+            optuna.trial.create_trial(
+                params=_params(i), distributions={n: SPACE[n] for n in _params(i)}, value=value,
+                intermediate_values={0: 0.5, 1: 0.4, 2: value}, user_attrs={"test": value, "seed": i},
+            )
+        )  # fmt: skip
+    assert report(results).exit_code == 0
+    page = (results / "report.html").read_text()
+    assert panel(page, "curves-adding-lstm-default") == "figure"
+    assert not (results / "logs").exists()
