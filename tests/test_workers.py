@@ -78,12 +78,12 @@ def test_sigkill_then_the_same_command_resumes(tmp_path):
     sweep = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     try:
-        while True:  # wait until two trials are done and the third has started
+        while True:  # wait until two trials are done and the third is training (its seed recorded)
             assert time.monotonic() < deadline and sweep.poll() is None, "the sweep ended before it could be killed"
             if (results / "studies.journal").exists():
                 trials = _study(results).get_trials(deepcopy=False)
                 done = [t for t in trials if t.state == TrialState.COMPLETE]
-                running = [t for t in trials if t.state == TrialState.RUNNING and "worker" in t.user_attrs]
+                running = [t for t in trials if t.state == TrialState.RUNNING and "seed" in t.user_attrs]
                 if len(done) >= 2 and running:
                     break
             time.sleep(0.1)
