@@ -1,6 +1,6 @@
 """Turning a split into batches, by the form the dataset gives it (see data.registry.Splits).
 
-- `TensorDataset` of fixed-length examples: shuffled mini-batches.
+- `TensorDataset` of fixed-length examples: shuffled mini-batches, each indexed from the tensors at once.
 - 1-D LongTensor token stream: cut into `batch_size` parallel streams and served in order as
   consecutive windows of `bptt` tokens (inputs, next-token targets), so the model's state can be
   carried from one batch to the next (truncated backpropagation through time).
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, TensorDataset
 
 __all__ = ["LengthBatches", "StreamBatches", "is_stream", "make_loader"]
 
@@ -85,7 +85,14 @@ def make_loader(data: Any, *, batch_size: int, shuffle: bool, seed: int, bptt: i
     if isinstance(data, list):
         sampler = LengthBatches([len(ids) for ids, _ in data], batch_size=batch_size, shuffle=shuffle, seed=seed)
         return DataLoader(data, batch_sampler=sampler, collate_fn=_stack_pairs)
-    if isinstance(data, TensorDataset | Dataset):
+    if isinstance(data, TensorDataset):
+        # A batch is one index into each tensor, not `batch_size` examples collated one by one; the
+        # sampler and generator are the ones `shuffle=True` makes, so the batches are the same.
+        generator = torch.Generator().manual_seed(seed) if shuffle else None
+        order = RandomSampler(data, generator=generator) if shuffle else SequentialSampler(data)
+        batches = BatchSampler(order, batch_size, drop_last=False)
+        return DataLoader(data, sampler=batches, batch_size=None, generator=generator, collate_fn=tuple)
+    if isinstance(data, Dataset):
         generator = torch.Generator().manual_seed(seed) if shuffle else None
         return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
     raise TypeError(f"cannot batch a split of type {type(data).__name__}")

@@ -8,7 +8,6 @@ is truncated backpropagation through time.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 import time
@@ -113,6 +112,8 @@ class SequenceModel(pl.LightningModule):
         self.residual_channels = residual_channels
         self._state: dict[str, Any] = {}
         self._sums: dict[str, list[torch.Tensor | None]] = {}
+        self._loss_sum: torch.Tensor | None = None  # this epoch's Σ batch loss × batch size
+        self._loss_count = 0  # and Σ batch size
 
     def forward(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
         out, state = self.backbone(self.encoder(x), state)  # (B, T, F)
@@ -134,6 +135,7 @@ class SequenceModel(pl.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self._reset("train")
+        self._loss_sum, self._loss_count = None, 0
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
@@ -141,7 +143,14 @@ class SequenceModel(pl.LightningModule):
             batch = (x + self.config.input_noise * torch.randn_like(x), y)
         pred, y = self._step(batch, "train")
         loss = self.kind.loss(pred, y)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        # `train_loss` is the epoch's mean over examples, as `log(on_epoch=True, batch_size=...)` would
+        # give, summed here and logged once at the epoch's last batch: Lightning's per-call `log`
+        # bookkeeping costs more than a small model's whole step.
+        weighted = loss.detach() * len(y)
+        self._loss_sum = weighted if self._loss_sum is None else self._loss_sum + weighted
+        self._loss_count += len(y)
+        if batch_idx == self.trainer.num_training_batches - 1:
+            self.log("train_loss", self._loss_sum / self._loss_count, on_step=False, on_epoch=True, batch_size=1)
         return loss
 
     def _accumulate(self, batch, split: str) -> None:
@@ -226,7 +235,7 @@ class BestState(pl.Callback):
         value = float(trainer.callback_metrics[self.monitor])
         if value == value and (self.best is None or self.sign * value < self.sign * self.best):  # NaN never wins
             self.best, self.best_epoch = value, trainer.current_epoch
-            self.state = copy.deepcopy(pl_module.state_dict())
+            self.state = {name: t.detach().clone() for name, t in pl_module.state_dict().items()}
 
 
 def quiet_lightning() -> None:
