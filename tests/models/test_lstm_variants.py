@@ -258,6 +258,28 @@ def test_fast_path_equals_the_readable_loop(name):
         torch.testing.assert_close(fast, slow, atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("name", [n for n, c in CONFIGS.items() if c.full_gate_recurrence])
+def test_fused_full_gate_recurrence_in_float32(name):
+    """The fused step ([h | a] times [R; R_gg] in one matmul, forwards and backwards) against the
+    readable autograd loop in float32, on a longer sequence and a carried state (h, c, a)."""
+    config = CONFIGS[name]
+    torch.manual_seed(4)
+    model = _randomise(PeepholeLSTM(input_size=I, hidden_size=16, num_layers=2, config=config), scale=0.3)
+    x = torch.randn(8, 25, I)
+    state = tuple(s.detach() for s in model(x[:, :5])[1])  # a real (h, c, a), as on a stream
+    results = []
+    for reference in (False, True):
+        model.reference = reference
+        model.zero_grad()
+        xr = x.clone().requires_grad_()
+        out, last = model(xr, state)
+        (out.sin().sum() + sum(s.square().sum() for s in last)).backward()
+        results.append([out, *last, xr.grad, *(p.grad for p in model.parameters())])
+    for fast, slow in zip(*results):
+        scale = slow.abs().max().item()  # NIG+NFG cells grow without bound: float32 error grows with them
+        torch.testing.assert_close(fast, slow, atol=1e-5 * scale, rtol=1e-3)
+
+
 def test_config_fields_are_commented_dataclass_fields():
     fields = {f.name for f in dataclasses.fields(LSTMConfig)}
     assert fields == {
