@@ -132,6 +132,15 @@ def run(
         int,
         typer.Option(help="Worker processes on this machine (GPUs shared in turn); 0 only plans the study for `bench worker`s."),
     ] = 1,
+    threads: Annotated[
+        int,
+        typer.Option(
+            envvar="BENCH_THREADS",
+            help="Torch intra-op threads per worker. Default 1: these small-step models gain little from more, and "
+            "spinning OpenMP threads slow down badly when another process shares the cores; use --jobs for spare "
+            "cores. 0: torch's choice, cores / jobs.",
+        ),
+    ] = 1,
     storage: StorageOption = None,
     option: OptionsOption = None,
     results: ResultsOption = Path("results"),
@@ -150,7 +159,7 @@ def run(
             SweepConfig(
                 task=t, model=m, budget=budget.value, trials=trials, max_epochs=max_epochs, timeout=timeout,
                 seed=seed, results=results, options=options, sampler=sampler.value, pruner=pruner.value,
-                top_k=top_k, seeds=seeds, storage=storage, jobs=jobs,
+                top_k=top_k, seeds=seeds, storage=storage, jobs=jobs, threads=threads,
             )
             for t, m in cells
         ]  # fmt: skip

@@ -66,6 +66,7 @@ class SweepConfig:
     seeds: int | None = None  # fresh seeds per configuration; None takes the budget's; 0 skips it
     storage: str | None = None  # an RDB URL shared by many machines; None: the results folder's journal
     jobs: int = 1  # worker processes on this machine; 0 only plans the study for `bench worker`s
+    threads: int = 1  # torch intra-op threads per worker process; 0: torch's choice split over jobs (cores / jobs)
 
     @property
     def store(self) -> StorageSpec:
@@ -94,7 +95,7 @@ def validate(config: SweepConfig) -> Task:
         value = getattr(config, name)
         if value is not None and value <= 0:
             raise BenchError(f"--{name.replace('_', '-')} must be positive, got {value}")
-    for name in ("seeds", "jobs"):
+    for name in ("seeds", "jobs", "threads"):
         value = getattr(config, name)
         if value is not None and value < 0:
             raise BenchError(f"--{name} must be 0 or more, got {value}")
@@ -405,16 +406,30 @@ def _gpu_list() -> list[str]:
     return [str(i) for i in range(torch.cuda.device_count())]
 
 
-def _run_workers(store: StorageSpec, name: str, jobs: int, *, timeout: float | None, progress=None) -> None:
+def _threads(threads: int, jobs: int) -> int:
+    """Intra-op threads of each worker. One by default: a step of these families is a chain of small
+    kernels (a (B, 4H) matmul, a few elementwise ops) that gain little from a second thread, and
+    OpenMP's threads spin-wait at every kernel, so when a core they need is busy (another worker,
+    another program) each kernel waits for a time slice: on 2 cores with one other busy process a
+    small model's training loop ran 9x slower with two threads than with one. Spare cores are better
+    used by `--jobs`. 0 restores torch's choice, the cores split over the jobs."""
+    return threads if threads > 0 else max(1, (os.cpu_count() or 1) // jobs)
+
+
+def _run_workers(store: StorageSpec, name: str, jobs: int, *, threads: int, timeout: float | None, progress=None) -> None:
     """Run the study's plan with `jobs` workers: in this process for one, else in spawned processes
-    (worker i on GPU i mod the GPU count when there are GPUs), while this process shows progress."""
+    (worker i on GPU i mod the GPU count when there are GPUs), while this process shows progress.
+    Each worker runs `_threads(threads, jobs)` intra-op threads."""
+    threads = _threads(threads, jobs)
     if jobs == 1:
+        import torch
+
+        torch.set_num_threads(threads)
         _work(store, name, 0, timeout=timeout, progress=progress)
         return
     import multiprocessing
 
     gpus = _gpu_list()
-    threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")
     workers = [
         context.Process(
@@ -655,12 +670,12 @@ def run_sweep(config: SweepConfig, *, progress: _Progress | None = None, show_pr
         shown_epochs = max_epochs if config.jobs == 1 else None  # epoch progress from in-process workers only
         if progress is not None:
             progress.study(search.study_name, planned, _finished(search), shown_epochs)
-        _run_workers(config.store, search.study_name, config.jobs, timeout=config.timeout, progress=progress)
+        _run_workers(config.store, search.study_name, config.jobs, threads=config.threads, timeout=config.timeout, progress=progress)
         if int(search.user_attrs["eval_seeds"]) > 0 and _has_complete(search):
             evaluation, eval_planned = _plan_evaluation(config.store, search)
             if progress is not None:
                 progress.study(evaluation.study_name, eval_planned, _finished(evaluation), shown_epochs)
-            _run_workers(config.store, evaluation.study_name, config.jobs, timeout=None, progress=progress)
+            _run_workers(config.store, evaluation.study_name, config.jobs, threads=config.threads, timeout=None, progress=progress)
             names["eval"] = evaluation.study_name
     return names
 
