@@ -9,7 +9,7 @@ median time of the family over the median of nn.LSTM measured in the same stretc
 other processes distorts the milliseconds more than the ratios. A family that fails to build or run at
 these shapes shows its error in its row.
 
-    python benchmarks/cells.py [--T 100] [--B 64] [--I 32] [--H 128] [--reps 10] [--threads 2] [--json]
+    python benchmarks/cells.py [--T 100] [--B 64] [--I 32] [--H 128] [--reps 10] [--threads 2] [--family NAME ...] [--json]
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def main() -> None:
     parser.add_argument("--H", type=int, default=128, help="hidden size")
     parser.add_argument("--reps", type=int, default=10, help="timed calls per family (and as many of nn.LSTM)")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    parser.add_argument("--family", nargs="+", default=None, help="only these families (default: every registered one)")
     parser.add_argument("--json", action="store_true", help="print {family: ratio to nn.LSTM} as JSON")
     args = parser.parse_args()
 
@@ -87,7 +88,7 @@ def main() -> None:
     torch.manual_seed(0)
     x = torch.randn(args.B, args.T, args.I)  # (B, T, I): data, so no gradient of its own
     rows: dict[str, dict | str] = {}
-    for name in MODELS.names():
+    for name in args.family or MODELS.names():
         try:
             rows[name] = measure(name, x, args.H, args.reps)
         except Exception as error:  # noqa: BLE001 -- a family that cannot run here is reported, not fatal

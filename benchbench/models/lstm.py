@@ -215,19 +215,7 @@ class _PeepholeLSTMFunction(torch.autograd.Function):
         # broadcast); the buffer then holds each step's pre-activations, turned into activations in place.
         x1 = torch.cat([x, x.new_ones(T, B, 1)], dim=2).view(T * B, -1)  # (T·B, I + 1)
         act = torch.mm(x1, torch.cat([w_ih, bias.unsqueeze(1)], dim=1).T).view(T, B, -1)  # (T, B, rows)
-        fgr = cfg.full_gate_recurrence
-        if fgr:
-            # One step's whole recurrent input [h_{t-1} | a_{t-1}] sits in one row, so that the recurrent
-            # and the gate-to-gate products are one matmul with [R; R_gg] (zero where g reads no gate).
-            ha = x.new_empty(T + 1, B, H + n_g)  # [h_t | a_t] for t = 0 … T
-            hs, a_rows = ha[..., :H], ha[..., H:]
-            a_rows[0] = a0
-            w_rec_t = torch.cat([w_hh.T, F.pad(w_gg.T, (0, H))])  # (H + n_g, rows)
-            rec_steps, a_steps = ha.unbind(0), a_rows.unbind(0)
-        else:
-            ha = None
-            hs = x.new_empty(T + 1, B, H)  # h_0 … h_T
-            w_hh_t = w_hh.T.contiguous()  # (H, rows): a contiguous right operand is faster per step
+        hs = x.new_empty(T + 1, B, H)  # h_0 … h_T
         cs = x.new_empty(T + 1, B, H)  # c_0 … c_T
         hs[0] = h0
         cs[0] = c0
@@ -244,18 +232,21 @@ class _PeepholeLSTMFunction(torch.autograd.Function):
         i_steps, f_steps, o_steps, g_steps = (block_steps(name) for name in "ifog")
         peep_o = cfg.peepholes and cfg.output_gate
         early = steps(slice(first if peep_o else 0, n_g))  # gates activated before c_t (o after, if it peeps)
-        gate_steps = steps(slice(0, n_g)) if fgr else None
+        gate_steps = steps(slice(0, n_g)) if cfg.full_gate_recurrence else None
         peep_cell = cfg.peepholes and n_g > first
         if peep_cell:
             cell_steps = act[..., first:n_g].unflatten(2, (-1, H)).unbind(0)  # (B, k, H) each
             c1_steps = cs.unsqueeze(2).unbind(0)  # (B, 1, H) each
             p_cell = torch.stack([p for p in (p_i, p_f) if p is not None])  # (k, H)
+        w_hh_t = w_hh.T.contiguous()  # (H, rows): a contiguous right operand is faster per step
+        w_gg_t = w_gg.T.contiguous() if w_gg is not None else None
+        a = a0
 
         for t in range(T):
-            if fgr:
-                pre_steps[t].addmm_(rec_steps[t], w_rec_t)  # (B, rows) += [h_{t-1} | a_{t-1}] [R; R_gg]
-            else:
-                pre_steps[t].addmm_(h_steps[t], w_hh_t)  # (B, rows)
+            pre_steps[t].addmm_(h_steps[t], w_hh_t)  # (B, rows)
+            if gate_steps is not None:
+                gate_steps[t].addmm_(a, w_gg_t)
+                a = gate_steps[t]  # activated in place below: a_t for the next step
             if peep_cell:
                 cell_steps[t].addcmul_(c1_steps[t], p_cell)
             if early is not None:
@@ -279,29 +270,22 @@ class _PeepholeLSTMFunction(torch.autograd.Function):
                 h_steps[t + 1].copy_(y)
             else:
                 torch.mul(o_steps[t], y, out=h_steps[t + 1])
-            if fgr:
-                a_steps[t + 1].copy_(gate_steps[t])  # a_t beside h_t for the next step's matmul
 
         ctx.layout = layout
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(x1, hs if ha is None else ha, cs, tcs if cfg.output_activation else None, act,
+        ctx.save_for_backward(x1, hs, cs, tcs if cfg.output_activation else None, act, a0,
                               w_ih, w_hh, p_o, p_i, p_f, w_gg)  # fmt: skip
-        a_T = a_rows[T].clone() if fgr else None
+        a_T = act[-1, :, :n_g].clone() if cfg.full_gate_recurrence else None
         return hs[1:], hs[T].clone(), cs[T].clone(), a_T
 
     @staticmethod
     def backward(ctx, d_out, d_hT, d_cT, d_aT):  # noqa: PLR0912, PLR0915
-        x1, hs, cs, tcs, act, w_ih, w_hh, p_o, p_i, p_f, w_gg = ctx.saved_tensors
+        x1, hs, cs, tcs, act, a0, w_ih, w_hh, p_o, p_i, p_f, w_gg = ctx.saved_tensors
         layout = ctx.layout
         cfg = layout.config
         T, B, _ = act.shape
         H = w_hh.shape[1]
         n_g = layout.n_gates * H
-        fgr = cfg.full_gate_recurrence
-        ha = hs if fgr else None  # with full gate recurrence the saved rows are [h_t | a_t]
-        if fgr:
-            hs = ha[..., :H]
-            w_rec = torch.cat([w_hh, F.pad(w_gg, (0, 0, 0, H))], dim=1)  # (rows, H + n_g): [R | R_gg; 0]
         first = H if cfg.output_gate else 0
         k = (n_g - first) // H + 1  # rows after o: i?, f?, g
         if d_out is None:  # only the final state was used
@@ -359,8 +343,9 @@ class _PeepholeLSTMFunction(torch.autograd.Function):
 
         K_steps, Q_steps = unbind(K), unbind(Q)
         dpre_steps, dpre_o_steps, dpre_rest_steps = d_pre.unbind(0), unbind(M), dpre_rest.unbind(0)
+        fgr = cfg.full_gate_recurrence
         if fgr:
-            gate_steps = act[..., :n_g].unbind(0)
+            gate_steps, dpre_gate_steps = act[..., :n_g].unbind(0), d_pre[..., :n_g].unbind(0)
         dc_buf = act.new_zeros(2, B, H)
         carry, dc = dc_buf.unbind(0)  # (B, H): dc' (gradient of c_t from step t+1) and dc
         dc1 = dc.unsqueeze(1)  # (B, 1, H)
@@ -368,17 +353,16 @@ class _PeepholeLSTMFunction(torch.autograd.Function):
             carry.copy_(d_cT)
 
         for t in range(T - 1, -1, -1):
-            da = None
             if t == T - 1:
                 dh = d_out[t] if d_hT is None else d_out[t] + d_hT
-                if fgr and d_aT is not None:
-                    da = _sig_grad(d_aT, gate_steps[t])
-            elif fgr:  # one matmul for [dh | da] = dpre_{t+1} [R | R_gg; 0]
-                dha = torch.mm(dpre_steps[t + 1], w_rec)  # (B, H + n_g)
-                dh = dha[:, :H].add_(d_out[t])
-                da = _sig_grad(dha[:, H:], gate_steps[t], grad_input=dha[:, H:])
             else:
                 dh = torch.addmm(d_out[t], dpre_steps[t + 1], w_hh)  # (B, H)
+            da = None
+            if fgr and t < T - 1:
+                da = torch.mm(dpre_gate_steps[t + 1], w_gg)  # (B, n_g)
+                _sig_grad(da, gate_steps[t], grad_input=da)
+            elif fgr and d_aT is not None:
+                da = _sig_grad(d_aT, gate_steps[t])
             if K_steps is None:
                 torch.add(carry, dh, out=dc)
             else:
@@ -403,27 +387,22 @@ class _PeepholeLSTMFunction(torch.autograd.Function):
         need = ctx.needs_input_grad
         flat = d_pre.view(T * B, -1)  # (T·B, rows)
         dx = (flat @ w_ih).view(T, B, -1) if need[0] else None
-        dh0 = da0 = None
-        if fgr and (need[1] or need[3]):
-            dha0 = dpre_steps[0] @ w_rec  # (B, H + n_g)
-            dh0, da0 = dha0[:, :H], dha0[:, H:]
-        elif need[1]:
-            dh0 = dpre_steps[0] @ w_hh
+        dh0 = dpre_steps[0] @ w_hh if need[1] else None
         dc0 = carry if need[2] else None
+        da0 = dpre_gate_steps[0] @ w_gg if fgr and need[3] else None
         dw_ih = db = None
         if need[4] or need[6]:
             dw_ih1 = (x1.T @ flat).T  # (rows, I + 1): the last column is the bias gradient
             dw_ih, db = dw_ih1[:, :-1], dw_ih1[:, -1]
-        dw_hh = dw_gg = None
-        if fgr and (need[5] or need[10]):  # one matmul over [h_{t-1} | a_{t-1}] for R and R_gg
-            dw_rec = ha[:-1].reshape(T * B, H + n_g).T @ flat  # (H + n_g, rows)
-            dw_hh, dw_gg = dw_rec[:H].T, dw_rec[H:, :n_g].T
-        elif need[5]:
-            dw_hh = (hs[:-1].reshape(T * B, H).T @ flat).T
+        dw_hh = (hs[:-1].reshape(T * B, H).T @ flat).T if need[5] else None
         dp_o = (d_pre[..., :H] * c).sum((0, 1)) if p_o is not None else None
         dp_cell = [(dpre_rest[:, :, j] * c_prev).sum((0, 1)) for j in range(len(cell_peeps))]
         dp_i = dp_cell[0] if p_i is not None else None
         dp_f = dp_cell[-1] if p_f is not None else None
+        dw_gg = None
+        if fgr and need[10]:
+            a_prev = torch.cat([a0.unsqueeze(0), act[:-1, :, :n_g]])  # (T, B, n_g): a_0 … a_{T-1}
+            dw_gg = (a_prev.view(T * B, n_g).T @ d_pre[..., :n_g].reshape(T * B, n_g)).T
         return dx, dh0, dc0, da0, dw_ih, dw_hh, db, dp_o, dp_i, dp_f, dw_gg, None
 
 
