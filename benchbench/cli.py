@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from benchbench.errors import BenchError
+from benchbench.samplers import PRUNERS, SAMPLERS
 
 if TYPE_CHECKING:
     from benchbench.results import StorageSpec
@@ -35,16 +36,11 @@ class Budget(str, Enum):
     paper = "paper"
 
 
-class Sampler(str, Enum):
-    tpe = "tpe"
-    random = "random"
-    grid = "grid"
-
-
-class Pruner(str, Enum):
-    median = "median"
-    hyperband = "hyperband"
-    none = "none"
+# The choices of --sampler and --pruner are the registries' (benchbench/samplers.py imports no Optuna).
+Sampler = Enum("Sampler", {name: name for name in SAMPLERS}, type=str)
+Pruner = Enum("Pruner", {name: name for name in PRUNERS}, type=str)
+_SAMPLER_HELP = "; ".join(f"{name}: {SAMPLERS.get(name).help}" for name in SAMPLERS)
+_PRUNER_HELP = "; ".join(f"{name}: {PRUNERS.get(name).help}" for name in PRUNERS)
 
 
 class Format(str, Enum):
@@ -121,8 +117,8 @@ def run(
     ] = None,
     max_epochs: Annotated[Optional[int], typer.Option(help="Epochs per trial (default: the budget's).")] = None,
     timeout: Annotated[Optional[float], typer.Option(help="Start no new search trial after SECONDS.")] = None,
-    sampler: Annotated[Sampler, typer.Option(help="tpe (default), random (as Greff et al.) or grid.")] = Sampler.tpe,
-    pruner: Annotated[Pruner, typer.Option(help="Stop poor trials early: median, hyperband or none.")] = Pruner.median,
+    sampler: Annotated[Sampler, typer.Option(help=f"Search sampler. {_SAMPLER_HELP}.")] = Sampler.tpe,
+    pruner: Annotated[Pruner, typer.Option(help=f"Stops poor trials early. {_PRUNER_HELP}.")] = Pruner.median,
     top_k: Annotated[Optional[int], typer.Option(help="Best configurations retrained after the search (default: the budget's).")] = None,
     seeds: Annotated[
         Optional[int], typer.Option(help="Fresh seeds each is retrained with (default: the budget's; 0 skips it).")

@@ -33,18 +33,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from benchbench.errors import Diverged
-from benchbench.results import counted_trials
+from benchbench.results import StorageSpec, counted_trials
 
 if TYPE_CHECKING:
     import optuna
 
 __all__ = [
-    "WorkerId", "claim_lock", "fail_dead_trials", "retry_stale_trial", "run_trial", "work",
+    "WorkerId", "claim_lock", "fail_dead_trials", "intra_op_threads", "retry_stale_trial", "run_trial", "run_workers",
+    "work", "work_on",
 ]  # fmt: skip
 
 MAX_RETRIES = 3  # a configuration whose workers died this often stays failed
 # What a retry keeps of the dead trial: its plan, not its partial results.
-PLAN_ATTRS = ("seed", "source_trial", "rank", "hparams")
+PLAN_ATTRS = ("seed", "source_trial", "rank", "hparams", "max_epochs", "data_budget", "data_options", "preset", "overrides")
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,17 @@ def retry_stale_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> N
     history = [*trial.system_attrs.get("retry_history", []), trial.number]
     if len(history) > MAX_RETRIES:
         return
+    plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_ATTRS}
+    if "seed" not in plan and study.user_attrs.get("kind") == "search":  # died before it recorded its seed
+        from benchbench.studies import search_seed
+
+        plan["seed"] = search_seed(study.user_attrs, history[0])
     study.add_trial(
         optuna.trial.create_trial(
             state=optuna.trial.TrialState.WAITING,
             params=trial.params,
             distributions=trial.distributions,
-            user_attrs={k: v for k, v in trial.user_attrs.items() if k in PLAN_ATTRS},
+            user_attrs=plan,
             system_attrs={"failed_trial": history[0], "retry_history": history},
         )
     )
@@ -228,3 +234,90 @@ def work(
         if on_trial_done is not None:
             on_trial_done(study, state)
     return ran
+
+
+# --- worker processes on this machine ------------------------------------------------------------
+
+
+def work_on(store: StorageSpec, name: str, worker_index: int, *, timeout: float | None, progress=None) -> int:
+    """One worker's loop on study `name`: claims and runs trials until the study's plan is done."""
+    from benchbench.objective import Objective
+    from benchbench.studies import load_study
+
+    study = load_study(store, name, worker_index)
+    objective = Objective(study, store, progress)
+    return work(
+        study, objective, planned=int(study.user_attrs["planned"]), results_dir=store.results, timeout=timeout,
+        on_trial_done=progress.trial_done if progress is not None else None,
+    )  # fmt: skip
+
+
+def _worker_process(store: StorageSpec, name: str, index: int, timeout: float | None, threads: int, device: str | None) -> None:
+    """Entry point of a `--jobs` worker process (spawned: a fresh interpreter, no inherited torch state)."""
+    if device is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = device  # pin this worker to one GPU; several may share one
+    import torch
+
+    torch.set_num_threads(threads)
+    work_on(store, name, index, timeout=timeout)
+
+
+def _gpu_list() -> list[str]:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [d for d in visible.split(",") if d.strip()]
+    import torch
+
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+def intra_op_threads(threads: int, jobs: int) -> int:
+    """Intra-op threads of each worker. One by default: a step of these families is a chain of small
+    kernels (a (B, 4H) matmul, a few elementwise ops) that gain little from a second thread, and
+    OpenMP's threads spin-wait at every kernel, so when a core they need is busy (another worker,
+    another program) each kernel waits for a time slice: on 2 cores with one other busy process a
+    small model's training loop ran 9x slower with two threads than with one. Spare cores are better
+    used by `--jobs`. 0 restores torch's choice, the cores split over the jobs."""
+    return threads if threads > 0 else max(1, (os.cpu_count() or 1) // jobs)
+
+
+def run_workers(store: StorageSpec, name: str, jobs: int, *, threads: int, timeout: float | None, progress=None) -> None:
+    """Run the study's plan with `jobs` workers: in this process for one, else in spawned processes
+    (worker i on GPU i mod the GPU count when there are GPUs), while this process shows progress.
+    Each worker runs `intra_op_threads(threads, jobs)` intra-op threads."""
+    threads = intra_op_threads(threads, jobs)
+    if jobs == 1:
+        import torch
+
+        torch.set_num_threads(threads)
+        work_on(store, name, 0, timeout=timeout, progress=progress)
+        return
+    import multiprocessing
+
+    gpus = _gpu_list()
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(
+            target=_worker_process, args=(store, name, i, timeout, threads, gpus[i % len(gpus)] if gpus else None), daemon=False
+        )
+        for i in range(jobs)
+    ]  # fmt: skip
+    for worker in workers:
+        worker.start()
+    try:
+        while any(w.is_alive() for w in workers):
+            if progress is not None:
+                progress.poll(store, name)
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        for worker in workers:
+            worker.terminate()
+        raise
+    for worker in workers:
+        worker.join()
+    if progress is not None:
+        progress.poll(store, name)
+    failed = [w.exitcode for w in workers if w.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {jobs} workers of {name} exited with codes {failed}; see their output above")
+

@@ -1,0 +1,123 @@
+"""What a user asks a sweep for: its configuration, checked before anything is written, and the
+task x family matrix a `bench run` expands to. Reads no results; trains nothing."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchbench.errors import BenchError
+from benchbench.results import StorageSpec
+from benchbench.samplers import PRUNERS, SAMPLERS
+from benchbench.tasks import Task, load_task
+
+__all__ = ["FixedConfig", "SweepConfig", "expand_matrix", "parse_overrides", "validate"]
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    task: str  # task spec name
+    model: str  # family name
+    budget: str = "default"  # a budget of the task spec
+    trials: int | None = None  # trials the search study plans in all; None takes the budget's
+    max_epochs: int | None = None  # epochs per trial; None takes the budget's (or the preset's)
+    timeout: float | None = None  # start no new search trial after this many seconds
+    seed: int = 0  # base seed of sampler and trials
+    results: Path = Path("results")  # results folder (journal storage, logs, leaderboards)
+    options: tuple[tuple[str, Any], ...] = ()  # dataset options overriding the spec (--option key=value)
+    sampler: str = "tpe"  # tpe, random or grid
+    pruner: str = "median"  # median, hyperband or none
+    top_k: int | None = None  # configurations retrained after the search; None takes the budget's
+    seeds: int | None = None  # fresh seeds per configuration; None takes the budget's; 0 skips it
+    storage: str | None = None  # an RDB URL shared by many machines; None: the results folder's journal
+    jobs: int = 1  # worker processes on this machine; 0 only plans the study for `bench worker`s
+    threads: int = 1  # torch intra-op threads per worker process; 0: torch's choice split over jobs (cores / jobs)
+
+    @property
+    def store(self) -> StorageSpec:
+        return StorageSpec(self.results, self.storage)
+
+
+@dataclass(frozen=True)
+class FixedConfig(SweepConfig):
+    preset: str | None = None  # a preset of the task spec
+    overrides: tuple[tuple[str, Any], ...] = ()  # (key, value) pairs from --set, applied last
+
+
+def validate(config: SweepConfig) -> Task:
+    """Check everything a user typed before anything is written; BenchError on the first problem."""
+    from benchbench.models import is_bidirectional
+
+    task = load_task(config.task)
+    bidirectional = is_bidirectional(config.model)  # raises on an unknown family, listing the choices
+    if task.causal and bidirectional:
+        raise BenchError(
+            f"task {task.name!r} predicts each step from the past, so bidirectional model {config.model!r} "
+            "would see what it predicts; choose a unidirectional family"
+        )
+    task.budget(config.budget)
+    for name in ("trials", "max_epochs", "timeout", "top_k"):
+        value = getattr(config, name)
+        if value is not None and value <= 0:
+            raise BenchError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    for name in ("seeds", "jobs", "threads"):
+        value = getattr(config, name)
+        if value is not None and value < 0:
+            raise BenchError(f"--{name} must be 0 or more, got {value}")
+    if config.sampler not in SAMPLERS:
+        raise BenchError(f"unknown sampler {config.sampler!r}; choose one of: {', '.join(SAMPLERS)}")
+    if config.pruner not in PRUNERS:
+        raise BenchError(f"unknown pruner {config.pruner!r}; choose one of: {', '.join(PRUNERS)}")
+    config.store  # validates the storage URL
+    if isinstance(config, FixedConfig) and config.preset is not None:
+        task.preset(config.preset)
+    return task
+
+
+def parse_overrides(pairs: list[str], *, flag: str = "--set") -> tuple[tuple[str, Any], ...]:
+    """`key=value` strings; values read as TOML literals (1, 0.5, true, "sgd"), else kept as text."""
+    out = []
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise BenchError(f"{flag} takes key=value, got {pair!r}")
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text
+        out.append((key.strip(), value))
+    return tuple(out)
+
+
+def _names(text: str, known: list[str], what: str) -> list[str]:
+    """`all`, one name or a comma-separated list; unknown names are refused with the choices."""
+    if text.strip() == "all":
+        return list(known)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise BenchError(f"--{what} needs a name, a comma-separated list or 'all'")
+    for name in names:
+        if name not in known:
+            raise BenchError(f"unknown {what} {name!r}; choose one of: {', '.join(known)} (a comma-separated list, or all)")
+    return list(dict.fromkeys(names))
+
+
+def expand_matrix(tasks: str, models: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """(cells to run, cells skipped with the reason) for `--task` and `--model` values that may be
+    lists or `all`. A bidirectional family on a causal task is skipped in a matrix; asked for alone,
+    it is refused (by `validate`)."""
+    from benchbench.models import MODELS, is_bidirectional
+    from benchbench.tasks import task_names
+
+    task_list, model_list = _names(tasks, task_names(), "task"), _names(models, MODELS.names(), "model")
+    cells, skipped = [], []
+    for task in task_list:
+        for model in model_list:
+            if len(task_list) * len(model_list) > 1 and load_task(task).causal and is_bidirectional(model):
+                skipped.append((task, model, "bidirectional family on a causal task"))
+            else:
+                cells.append((task, model))
+    return cells, skipped
+
