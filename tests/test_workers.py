@@ -210,3 +210,21 @@ def test_two_bench_workers_share_a_study_on_postgresql(postgres_url, tmp_path):
     assert sorted(t.user_attrs["seed"] for t in evaluation.trials) == [10_000, 10_001], [(t.number, t.state.name, t.user_attrs, t.system_attrs) for t in evaluation.trials]
     assert all(t.state == TrialState.COMPLETE for t in evaluation.trials)
     assert sum(ran) == 8 + 2, ran
+
+
+def test_a_trial_that_died_before_recording_its_seed_is_retried_with_its_own(tmp_path):
+    """Killed between its claim and its first line of training, a search trial has no seed yet: its
+    retry trains with the seed that trial would have had (base seed + its number), not its own."""
+    from benchbench.workers import retry_stale_trial
+
+    study = optuna.create_study(storage=open_storage(tmp_path), study_name="adding/lstm/smoke")
+    study.set_user_attr("kind", "search")
+    study.set_user_attr("seed", 7)
+    for _ in range(3):
+        study.tell(study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}), 0.5)
+    dead = study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)})
+    study.tell(dead, state=TrialState.FAIL)
+    retry_stale_trial(study, study.trials[dead.number])
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert len(waiting) == 1 and waiting[0].user_attrs["seed"] == 7 + dead.number == 10
+    assert waiting[0].params == study.trials[dead.number].params
