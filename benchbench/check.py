@@ -20,6 +20,7 @@ import pandas as pd
 
 from benchbench.errors import BenchError
 from benchbench.results import StorageSpec
+from benchbench.tasks import DEFAULT_TOLERANCE, as_tolerance
 
 __all__ = [
     "DEFAULT_TOLERANCE", "FORMAT", "VERSION", "Cell", "Comparison", "Outcome", "check_results", "load_baseline",
@@ -28,7 +29,6 @@ __all__ = [
 
 FORMAT = "benchbench-baseline"  # the file's `format`, so that any other JSON is refused at once
 VERSION = 1
-DEFAULT_TOLERANCE = {"relative": 0.1}  # the task specs' default too, for studies without a tolerance
 OK, IMPROVED, REGRESSED, MISSING = "ok", "improved", "REGRESSED", "missing"
 
 
@@ -63,16 +63,16 @@ class Cell:
 
 def parse_tolerance(text: str) -> dict[str, float]:
     """`relative=0.05` or `absolute=0.01` as a tolerance; BenchError otherwise."""
-    kind, sep, amount = text.partition("=")
+    kind, _, amount = text.partition("=")
     try:
-        value = float(amount)
+        tolerance = as_tolerance({kind.strip(): float(amount)})
     except ValueError:
-        value = math.nan
-    if not sep or kind.strip() not in ("relative", "absolute") or not math.isfinite(value) or value < 0:
+        tolerance = None
+    if tolerance is None:
         raise BenchError(
             f"--tolerance takes relative=R or absolute=A with a number >= 0, e.g. relative=0.05; got {text!r}"
         )
-    return {kind.strip(): value}
+    return tolerance
 
 
 def _value(row: pd.Series) -> float | None:
@@ -89,10 +89,7 @@ def _optional(value: Any) -> float | None:
 
 
 def _valid_tolerance(raw: Any) -> bool:
-    return (
-        isinstance(raw, dict) and len(raw) == 1 and next(iter(raw)) in ("relative", "absolute")
-        and isinstance(next(iter(raw.values())), int | float) and next(iter(raw.values())) >= 0
-    )  # fmt: skip
+    return as_tolerance(raw) is not None
 
 
 def save_baseline(

@@ -267,7 +267,8 @@ def leaderboard(
     significantly from the best (Welch's t-test)."""
     with _user_errors():
         from benchbench.console import console as make_console
-        from benchbench.leaderboard import collect, parse_names, render
+        from benchbench.leaderboard import collect, render
+        from benchbench.planning import parse_names
         from benchbench.results import StorageSpec
 
         store = StorageSpec(results, storage)
@@ -304,7 +305,7 @@ def compare(
     with _user_errors():
         from benchbench.compare import compare as compare_families, render
         from benchbench.console import console as make_console
-        from benchbench.leaderboard import parse_names
+        from benchbench.planning import parse_names
         from benchbench.results import StorageSpec
 
         if format not in ("table", "csv", "markdown", "json"):
@@ -420,7 +421,7 @@ def baseline_save(
     """Write each task x budget x family's test value (mean over seeds) with its tolerance as a baseline."""
     with _user_errors():
         from benchbench.check import parse_tolerance, save_baseline
-        from benchbench.leaderboard import parse_names
+        from benchbench.planning import parse_names
         from benchbench.results import StorageSpec
 
         path = out or results / "baselines" / "baseline.json"

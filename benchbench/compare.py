@@ -140,7 +140,9 @@ def compare(
     from benchbench.leaderboard import collect
 
     if isinstance(task, str):
-        task = [t.strip() for t in task.split(",") if t.strip()]
+        from benchbench.planning import parse_names
+
+        task = parse_names(task, flag="--task")
     if against is not None:
         from benchbench.models import MODELS
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from benchbench.errors import BenchError
+from benchbench.planning import parse_names
 from benchbench.results import EVAL, FIXED, StorageSpec
 
 if TYPE_CHECKING:
@@ -48,19 +48,6 @@ COLUMNS = [
 MODEL, BASELINE = "model", "baseline"  # row kinds: a family's result, a naive baseline's
 _REQUIRED = ("task", "model", "budget", "metric", "direction")  # study attributes a row cannot do without
 _INTEGERS = ["rank", "n_seeds", "params", "trials", "complete", "pruned", "failed", "best_trial"]
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
-
-
-def parse_names(text: str | None, *, flag: str) -> list[str] | None:
-    """A comma-separated list of names (`lstm,gru`), or None for no filter; BenchError when malformed
-    (an empty item, a space or a character no family name has)."""
-    if text is None:
-        return None
-    names = [name.strip() for name in text.split(",")]
-    bad = next((name for name in names if not _NAME.fullmatch(name)), None)
-    if bad is not None:
-        raise BenchError(f"{flag} takes names separated by commas, e.g. lstm,gru; got {text!r}")
-    return names
 
 
 def _finite(value: Any) -> bool:

@@ -3,6 +3,7 @@ task x family matrix a `bench run` expands to. Reads no results; trains nothing.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,9 @@ from benchbench.results import StorageSpec
 from benchbench.samplers import PRUNERS, SAMPLERS
 from benchbench.tasks import Task, load_task
 
-__all__ = ["FixedConfig", "SweepConfig", "expand_matrix", "parse_overrides", "validate"]
+__all__ = ["FixedConfig", "SweepConfig", "expand_matrix", "parse_names", "parse_overrides", "validate"]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")  # a task or family name
 
 
 @dataclass(frozen=True)
@@ -91,13 +94,25 @@ def parse_overrides(pairs: list[str], *, flag: str = "--set") -> tuple[tuple[str
     return tuple(out)
 
 
+def parse_names(text: str | None, *, flag: str) -> list[str] | None:
+    """A comma-separated list of names (`lstm,gru`), or None for no filter; BenchError when malformed
+    (an empty item, a space or a character no family name has)."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    bad = next((name for name in names if not _NAME.fullmatch(name)), None)
+    if bad is not None:
+        raise BenchError(f"{flag} takes names separated by commas, e.g. lstm,gru; got {text!r}")
+    return names
+
+
 def _names(text: str, known: list[str], what: str) -> list[str]:
     """`all`, one name or a comma-separated list; unknown names are refused with the choices."""
     if text.strip() == "all":
         return list(known)
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
+    if not text.strip():
         raise BenchError(f"--{what} needs a name, a comma-separated list or 'all'")
+    names = parse_names(text, flag=f"--{what}")
     for name in names:
         if name not in known:
             raise BenchError(f"unknown {what} {name!r}; choose one of: {', '.join(known)} (a comma-separated list, or all)")

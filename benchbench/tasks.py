@@ -17,7 +17,22 @@ from typing import Any
 from benchbench.errors import BenchError
 from benchbench.space import Param, parse_space
 
-__all__ = ["BaselineSpec", "Budget", "Reference", "Task", "load_task", "task_names", "tasks_dir"]
+__all__ = [
+    "DEFAULT_TOLERANCE", "BaselineSpec", "Budget", "Reference", "Task", "as_tolerance", "load_task", "task_names", "tasks_dir",
+]  # fmt: skip
+
+DEFAULT_TOLERANCE = {"relative": 0.1}  # how far `bench check` lets a result move the bad way, unless told
+
+
+def as_tolerance(raw: Any) -> dict[str, float] | None:
+    """The one rule for a tolerance: `{"relative": r}` or `{"absolute": a}` with a number >= 0, as a
+    task spec's `[check] tolerance`, a baseline file's cell or `--tolerance` gives it; None otherwise."""
+    if not isinstance(raw, dict) or len(raw) != 1:
+        return None
+    ((kind, value),) = raw.items()
+    if kind not in ("relative", "absolute") or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return {kind: float(value)} if value >= 0 and value == value and value != float("inf") else None
 
 
 def tasks_dir() -> Path:
@@ -84,7 +99,7 @@ class Task:
     extra_metrics: tuple[str, ...] = ()  # also reported on test, e.g. ("rse", "corr")
     references: tuple[Reference, ...] = ()  # published results
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)  # named fixed configurations
-    tolerance: dict[str, float] = field(default_factory=lambda: {"relative": 0.1})  # bench check's default
+    tolerance: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCE))  # bench check's
 
     @property
     def direction(self) -> str:
@@ -152,7 +167,7 @@ def _parse(name: str, raw: dict[str, Any], where: str) -> Task:
             extra_metrics=tuple(raw.get("extra_metrics", ())),
             references=tuple(Reference(**ref) for ref in raw.get("references", ())),
             presets={name: dict(values) for name, values in raw.get("presets", {}).items()},
-            tolerance=_tolerance(raw.get("check", {}).get("tolerance", {"relative": 0.1}), where),
+            tolerance=_tolerance(raw.get("check", {}).get("tolerance", DEFAULT_TOLERANCE), where),
         )
     except KeyError as missing:
         raise BenchError(f"{where}: missing required entry {missing}") from None
@@ -171,12 +186,10 @@ def _baseline(entry: Any, where: str) -> BaselineSpec:
 def _tolerance(raw: Any, where: str) -> dict[str, float]:
     """`[check] tolerance = { relative = 0.05 }` or `{ absolute = 0.01 }`: how far a result may move
     in the bad direction before `bench check` calls it a regression."""
-    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("relative", "absolute"):
-        raise BenchError(f"{where}: [check] tolerance must be {{ relative = R }} or {{ absolute = A }}, got {raw!r}")
-    (kind, value), = raw.items()
-    if not isinstance(value, int | float) or value < 0:
-        raise BenchError(f"{where}: [check] tolerance {kind} must be a number >= 0, got {value!r}")
-    return {kind: float(value)}
+    tolerance = as_tolerance(raw)
+    if tolerance is None:
+        raise BenchError(f"{where}: [check] tolerance must be {{ relative = R }} or {{ absolute = A }} with a number >= 0, got {raw!r}")
+    return tolerance
 
 
 @cache

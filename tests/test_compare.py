@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from benchbench.cli import app
 from benchbench.leaderboard import COLUMNS
-from benchbench.compare import BETTER, SAME, TOO_FEW_SEEDS, TOO_FEW_TASKS, WORSE, analyse, compare, render
+from benchbench.compare import BETTER, SAME, TOO_FEW_SEEDS, TOO_FEW_TASKS, WORSE, analyse, compare
 from benchbench.stats import paired
 from tests.studies import add_study, add_trial
 from tests.synthetic import seeds, study
