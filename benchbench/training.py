@@ -46,6 +46,7 @@ class TrainConfig:
     embedding_size: int | None = None  # token embedding width; None uses hidden_size
     input_noise: float = 0.0  # std of Gaussian noise added to real-valued inputs while training
     residual: bool = False  # forecasting: predict the change from each target series' last observed value
+    loss: Literal["task", "l1"] = "task"  # the task's loss (MSE for regression), or the mean absolute error in the task's units
     bptt: int = 35  # truncated-BPTT window on token streams
     eval_batch_size: int | None = None  # None: 10 streams for language modelling, else max(batch, 256)
     max_epochs: int = 10  # epochs unless pruning stops earlier
@@ -142,7 +143,10 @@ class SequenceModel(pl.LightningModule):
         if self.config.input_noise > 0 and x.is_floating_point():  # Greff et al.'s input noise
             batch = (x + self.config.input_noise * torch.randn_like(x), y)
         pred, y = self._step(batch, "train")
-        loss = self.kind.loss(pred, y)
+        if self.config.loss == "l1":  # LSTNet's loss: absolute error in the task's units
+            loss = nn.functional.l1_loss(*in_units(pred, y, self.target_scale, self.target_offset))
+        else:
+            loss = self.kind.loss(pred, y)
         # `train_loss` is the epoch's mean over examples, as `log(on_epoch=True, batch_size=...)` would
         # give, summed here and logged once at the epoch's last batch: Lightning's per-call `log`
         # bookkeeping costs more than a small model's whole step.
@@ -272,6 +276,8 @@ def build_model(task: Task, family: str, hparams: dict[str, Any], data: Splits, 
     if task.causal and backbone.bidirectional:
         raise BenchError(f"task {task.name!r} predicts each step from the past; bidirectional model {family!r} would see the future")
     kind = HEADS.get(task.output)
+    if config.loss not in ("task", "l1") or (config.loss == "l1" and not kind.regression):
+        raise BenchError(f"loss={config.loss!r}: choose task (the task's own loss) or l1 (regression tasks only)")
     head = kind.head(backbone, data)
     residual_channels = None
     if config.residual:

@@ -110,3 +110,19 @@ def test_convolutional_family_predicts_frames_per_pixel():
     maps2.view(2, 10, 6, 256)[:, -1, :, 7] += 1.0  # change pixel 7's channels at the last step only
     changed = (conv.head(maps) != conv.head(maps2)).nonzero()
     assert changed[:, 1].unique().tolist() == [4] and changed[:, 2].unique().tolist() == [7]
+
+
+def test_l1_loss_trains_on_absolute_error_in_the_tasks_units():
+    """`loss=l1` (LSTNet's training loss) is the mean absolute error of de-normalised values;
+    a task whose output is not a regression refuses it in one line."""
+    task = load_task("uci-pm25")
+    data = task.load_data("smoke")
+    module = build_model(task, "gru", {"hidden_size": 8}, data, TrainConfig(loss="l1"))
+    x, y = next(iter(torch.utils.data.DataLoader(data.train, batch_size=16)))
+    pred, _ = module(x)
+    expected = (pred * module.target_scale + module.target_offset - (y * module.target_scale + module.target_offset)).abs().mean()
+    module.trainer = type("T", (), {"num_training_batches": 99})()  # training_step reads it for logging
+    assert module.training_step((x, y), 0).item() == pytest.approx(expected.item(), rel=1e-5)
+    sentiment = load_task("sentiment")
+    with pytest.raises(Exception, match="l1 \\(regression tasks only\\)"):
+        build_model(sentiment, "gru", {"hidden_size": 8}, sentiment.load_data("smoke"), TrainConfig(loss="l1"))
