@@ -160,6 +160,8 @@ def load_baseline(path: Path) -> list[Cell]:
         raise BenchError(f"baseline {path} does not exist; create it with `bench baseline save --out {path}`") from None
     except OSError as err:
         raise BenchError(f"cannot read baseline {path} ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise BenchError(f"baseline {path} is not valid JSON (not UTF-8 text at byte {err.start})") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as err:

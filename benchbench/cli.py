@@ -21,8 +21,32 @@ from benchbench.samplers import PRUNERS, SAMPLERS
 if TYPE_CHECKING:
     from benchbench.results import StorageSpec
 
+class _OneLineUsageErrors(typer.core.TyperGroup):
+    """Click's usage errors (a value that is not a number, an unknown option or choice) as one line
+    on stderr with exit code 2, like every other user error, instead of a usage box."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: ANN001
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError:  # `bench` alone: the help, as before
+            return super().main(args, prog_name, complete_var, standalone_mode=True, **extra)
+        except UsageError as err:
+            where = f"; see `{err.ctx.command_path} --help`" if err.ctx is not None else ""
+            typer.echo(f"error: {err.format_message().rstrip('.')}{where}", err=True)
+            sys.exit(err.exit_code)
+        except ClickException as err:
+            typer.echo(f"error: {err.format_message()}", err=True)
+            sys.exit(err.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
     name="bench",
+    cls=_OneLineUsageErrors,
     help="Benchmark recurrent network families with automated hyperparameter search.",
     no_args_is_help=True,
     add_completion=True,

@@ -142,6 +142,8 @@ class StorageSpec:
         return self.url is not None or (self.results / JOURNAL).is_file()
 
     def __post_init__(self) -> None:
+        if self.url is None and self.results.exists() and not self.results.is_dir():
+            raise BenchError(f"results folder {self.results} is a file, not a folder; pass --results DIR or set BENCH_RESULTS")
         if self.url is not None:
             scheme = self.url.split(":", 1)[0].split("+", 1)[0]
             if scheme not in RDB_SCHEMES or "://" not in self.url:
@@ -167,13 +169,60 @@ def _redact(url: str) -> str:
     return url
 
 
+def _journal_damage(path: str) -> tuple[int, str] | None:
+    """The byte offset and nature of the first line of the journal Optuna cannot read, or None."""
+    import json
+
+    offset = 0
+    try:
+        with open(path, "rb") as f:
+            for line in f:
+                if not line.endswith(b"\n"):
+                    return offset, "its last line is cut short"
+                try:
+                    json.loads(line)
+                except ValueError:  # JSONDecodeError and UnicodeDecodeError
+                    return offset, "a line there is not a journal record"
+                offset += len(line)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise BenchError(f"cannot read results journal {path} ({err.strerror}); pass --results DIR") from None
+    return None
+
+
+def _check_journal(path: str) -> None:
+    """Refuse a damaged journal before Optuna reads or appends to it. Optuna skips a torn last line on
+    reading but appends after it, which makes every later record unreadable; it raises on damage
+    inside. The file is left as it is: the user chooses to truncate it or move it aside."""
+    import shlex
+
+    damage = _journal_damage(path)
+    if damage is not None and damage[1].startswith("its last line"):
+        # A writer may be appending that line right now: look again under the journal's lock.
+        from optuna.storages.journal import JournalFileOpenLock
+        from optuna.storages.journal._file import get_lock_file
+
+        with get_lock_file(JournalFileOpenLock(path)):
+            damage = _journal_damage(path)
+    if damage is not None:
+        at, what = damage
+        raise BenchError(
+            f"results journal {path} is damaged at byte {at} ({what}) and was left as it is; "
+            f"keep the studies before it with `truncate -s {at} {shlex.quote(path)}`, or move the file aside to start afresh"
+        )
+
+
 def open_storage(results: Path, url: str | None = None) -> optuna.storages.BaseStorage:
     """The journal file in `results`, or Optuna's RDB storage at `url` with worker heartbeats."""
     if url is None:
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
+        if not results.is_dir():  # reading commands: nothing to read (writers prepare the folder first)
+            raise BenchError(f"no results in {results}; run `bench run --task TASK --model MODEL --results {results}` first")
         path = str(results / JOURNAL)
+        _check_journal(path)
         # The open(O_EXCL) lock works on every filesystem, network mounts included.
         return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
 

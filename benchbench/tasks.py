@@ -70,6 +70,15 @@ class BaselineSpec:
         return f"{self.name}[{','.join(f'{k}={v:g}' if isinstance(v, float) else f'{k}={v}' for k, v in sorted(self.options.items()))}]"
 
 
+def _same_kind(value: Any, default: Any) -> bool:
+    """Whether an --option value has the type of the option's default (an int serves for a float)."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
+
+
 @dataclass(frozen=True)
 class Reference:
     """A published result to show beside ours."""
@@ -132,7 +141,15 @@ class Task:
         unknown = sorted(set(options or {}) - set(accepted))
         if unknown:
             raise BenchError(f"task {self.name!r} has no option {unknown[0]!r}; choose one of: {', '.join(accepted)}")
-        return load(**{**self.dataset_options, **self.budget(budget).dataset, **(options or {})})
+        spec = {**self.dataset_options, **self.budget(budget).dataset}
+        defaults = {p.name: p.default for p in inspect.signature(load).parameters.values() if p.default is not p.empty}
+        for key, value in (options or {}).items():
+            default = spec.get(key, defaults.get(key))
+            if default is not None and not _same_kind(value, default):
+                raise BenchError(
+                    f"--option {key}={value!r} must be a {type(default).__name__} like the task's {key}={default!r}"
+                )
+        return load(**{**spec, **(options or {})})
 
 
 def _parse(name: str, raw: dict[str, Any], where: str) -> Task:

@@ -1,0 +1,406 @@
+"""Faults and bad input, end to end through the CLI.
+
+Each case states what a user relies on (docs STYLE.md, "Errors a user sees"): a user error prints one
+line naming the problem and what to do, exits with code 2, shows no traceback, and leaves what was
+already written as it was. Cases that must just work (odd folder names, SQLite storage, two runs at
+once) check that they do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from benchbench.cli import app
+
+runner = CliRunner()
+
+SMOKE = ["--task", "adding", "--model", "lstm", "--budget", "smoke", "--trials", "1", "--seeds", "0", "--max-epochs", "1"]
+
+
+def bench(*args):
+    return runner.invoke(app, [*map(str, args)])
+
+
+def assert_one_line_error(out, *words: str) -> str:
+    """Exit code 2, one line on stderr that names each of `words`, no traceback anywhere."""
+    assert out.exit_code == 2, (out.exit_code, out.output, out.exception)
+    assert out.exception is None or isinstance(out.exception, SystemExit), repr(out.exception)
+    assert "Traceback" not in out.output
+    assert out.stderr.count("\n") == 1, out.stderr
+    for word in words:
+        assert word in out.stderr, (word, out.stderr)
+    return out.stderr
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` with its bytes (the leaderboards, the journal, ...)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".claim.lock"}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A results folder holding one finished smoke run of adding/lstm (search and its leaderboards)."""
+    folder = tmp_path_factory.mktemp("finished") / "results"
+    out = bench("run", *SMOKE, "--results", folder)
+    assert out.exit_code == 0, out.output
+    return folder
+
+
+@pytest.fixture
+def copy_of_finished(finished, tmp_path, monkeypatch) -> Path:
+    monkeypatch.delenv("BENCH_RESULTS", raising=False)
+    folder = tmp_path / "results"
+    shutil.copytree(finished, folder)
+    return folder
+
+
+# 1. A damaged results journal ---------------------------------------------------------------------
+# Optuna's journal is append-only: a crash mid-write leaves a last line without its newline, and any
+# other damage (garbage appended, a torn line in the middle) makes every later line unreadable. A
+# command that reads or writes it refuses with one line naming the file and the byte where the damage
+# starts, and changes nothing: the file stays byte for byte as it was, so a user can repair it (truncate
+# it to that byte) or move it aside.
+
+
+def _truncate_mid_line(journal: Path) -> int:
+    data = journal.read_bytes()
+    cut = data.rindex(b"\n", 0, len(data) - 1) + 20  # 20 bytes into the last line
+    journal.write_bytes(data[:cut])
+    return data.rindex(b"\n", 0, len(data) - 1) + 1
+
+
+def _append_garbage(journal: Path) -> int:
+    size = journal.stat().st_size
+    with journal.open("ab") as f:
+        f.write(b"\x00\x00garbage{not json\n")
+    return size
+
+
+def _garbage_in_the_middle(journal: Path) -> int:
+    lines = journal.read_bytes().splitlines(keepends=True)
+    at = sum(map(len, lines[:3]))
+    journal.write_bytes(b"".join(lines[:3]) + b"{\"op_code\": 1, torn\n" + b"".join(lines[3:]))
+    return at
+
+
+DAMAGE = {"truncated mid-line": _truncate_mid_line, "garbage appended": _append_garbage, "torn line inside": _garbage_in_the_middle}
+COMMANDS = {
+    "leaderboard": lambda results: ["leaderboard", "--results", results],
+    "leaderboard --format json": lambda results: ["leaderboard", "--format", "json", "--results", results],
+    "run": lambda results: ["run", *SMOKE, "--results", results],
+    "show": lambda results: ["show", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--results", results],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_damaged_journal_is_refused_naming_the_file_and_byte_and_left_as_it_is(copy_of_finished, damage, command):
+    journal = copy_of_finished / "studies.journal"
+    at = DAMAGE[damage](journal)
+    before = _tree(copy_of_finished)
+    out = bench(*COMMANDS[command](copy_of_finished))
+    assert_one_line_error(out, str(journal), f"byte {at}")
+    assert _tree(copy_of_finished) == before  # not repaired, not appended to, no leaderboard rewritten
+
+
+def test_an_emptied_journal_says_there_are_no_results_in_it(copy_of_finished):
+    # An empty journal is what Optuna leaves when a storage is opened and nothing is written yet:
+    # there is nothing to recover, and the leaderboard names the file it found empty.
+    journal = copy_of_finished / "studies.journal"
+    journal.write_bytes(b"")
+    out = bench("leaderboard", "--results", copy_of_finished)
+    assert out.exit_code == 0 and "Traceback" not in out.output
+    assert f"no results in {journal}" in out.stdout
+    out = bench("leaderboard", "--format", "json", "--results", copy_of_finished)
+    assert out.exit_code == 0 and json.loads(out.stdout) == [] and f"no results in {journal}" in out.stderr
+
+
+def test_the_journal_before_damage_still_reads_once_truncated_at_the_named_byte(copy_of_finished):
+    """What the refusal suggests works: truncating at the byte keeps every trial written before."""
+    journal = copy_of_finished / "studies.journal"
+    at = _append_garbage(journal)
+    out = bench("leaderboard", "--format", "json", "--results", copy_of_finished)
+    assert_one_line_error(out, f"byte {at}")
+    os.truncate(journal, at)
+    out = bench("leaderboard", "--format", "json", "--results", copy_of_finished)
+    assert out.exit_code == 0, out.output
+    assert any(row["model"] == "lstm" for row in json.loads(out.stdout))
+
+
+# 2. Results folders that are a file, read-only, or oddly named --------------------------------------
+
+
+def test_a_results_folder_that_is_a_file_is_refused(tmp_path):
+    path = tmp_path / "results"
+    path.write_bytes(b"not a folder")
+    for args in (["run", *SMOKE], ["leaderboard"], ["worker", "--study", "adding/lstm/smoke"]):
+        out = bench(*args, "--results", path)
+        assert_one_line_error(out, str(path), "--results")
+    assert path.read_bytes() == b"not a folder"
+
+
+def test_a_results_folder_on_a_read_only_filesystem_is_refused():
+    # Tests run as root, for whom chmod does not make a folder read-only; /proc refuses everyone.
+    path = Path("/proc/benchbench-results")
+    for args in (["run", *SMOKE], ["worker", "--study", "adding/lstm/smoke"]):
+        out = bench(*args, "--results", path)
+        assert_one_line_error(out, str(path), "not writable", "--results")
+
+
+def test_a_results_folder_named_with_spaces_and_non_ascii_just_works(tmp_path):
+    folder = tmp_path / "my results" / "résultats ü 日本"
+    out = bench("run", *SMOKE, "--results", folder)
+    assert out.exit_code == 0, out.output
+    assert (folder / "studies.journal").is_file() and (folder / "leaderboard.json").is_file()
+    out = bench("leaderboard", "--format", "json", "--results", folder)
+    assert out.exit_code == 0 and any(row["model"] == "lstm" for row in json.loads(out.stdout))
+
+
+# 3. --storage URLs ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url, words",
+    [
+        ("not a url", ["not a supported URL", "postgresql://"]),
+        ("postgresql:/missing-slashes", ["not a supported URL"]),
+        ("mysql://user@host/db", ["not a supported URL", "postgresql://"]),
+        ("redis://localhost:6379", ["not a supported URL"]),
+        ("", ["not a supported URL"]),
+        ("postgresql://nobody:secret@127.0.0.1:1/x", ["cannot open storage", "127.0.0.1:1"]),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "leaderboard", "show"])
+def test_a_bad_storage_url_is_refused_in_one_line(results, url, words, command):
+    args = {
+        "run": ["run", *SMOKE],
+        "leaderboard": ["leaderboard"],
+        "show": ["show", "--task", "adding", "--model", "lstm"],
+    }[command]
+    out = bench(*args, "--storage", url, "--results", results)
+    err = assert_one_line_error(out, *words)
+    assert "secret" not in err  # a password is never printed
+    assert not (results / "studies.journal").exists()
+
+
+def test_sqlite_storage_is_accepted(tmp_path, results):
+    """SQLite is not advised for many writers, but a file lock beside the database serialises them."""
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    out = bench("run", *SMOKE, "--storage", url, "--results", results)
+    assert out.exit_code == 0, out.output
+    out = bench("leaderboard", "--format", "json", "--storage", url, "--results", results)
+    assert out.exit_code == 0 and any(row["model"] == "lstm" for row in json.loads(out.stdout))
+
+
+# 4. Numbers, options, presets and studies that do not exist -----------------------------------------
+
+RUN = ["run", "--task", "adding", "--model", "lstm", "--budget", "smoke"]
+
+
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        *[(o, v, [o, "positive"]) for o in ("--trials", "--max-epochs", "--timeout", "--top-k") for v in ("0", "-1")],
+        *[(o, "-1", [o, "0 or more"]) for o in ("--seeds", "--jobs", "--threads")],
+        *[(o, "abc", [o]) for o in ("--trials", "--max-epochs", "--timeout", "--top-k", "--seeds", "--jobs", "--threads", "--seed")],
+        ("--trials", "1.5", ["--trials"]),
+        ("--seed", "", ["--seed"]),
+    ],
+)
+def test_a_bad_number_is_one_line_and_writes_nothing(results, option, value, words):
+    out = bench(*RUN, option, value, "--results", results)
+    assert_one_line_error(out, *words)
+    assert not results.exists()
+
+
+@pytest.mark.parametrize("option", ["--seeds", "--jobs", "--threads"])
+def test_zero_is_allowed_where_it_means_something(option):
+    """--seeds 0 skips the evaluation, --jobs 0 only plans, --threads 0 is torch's choice: no error
+    before anything runs (checked by validation alone, to keep this cheap)."""
+    from benchbench.planning import SweepConfig, validate
+
+    validate(SweepConfig(task="adding", model="lstm", budget="smoke", **{option[2:]: 0}))
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--option", "nonsense=1"], ["nonsense"]),
+        (["--option", "no-equals-sign"], ["--option", "key=value"]),
+        (["--option", "=1"], ["--option", "key=value"]),
+        (["--option", "seq_len=abc"], ["seq_len"]),
+        (["--option", "seq_len=-5"], ["seq_len"]),
+        (["--option", "seq_len=0"], ["seq_len"]),
+        (["--budget", "huge"], ["--budget", "huge"]),
+        (["--sampler", "nope"], ["--sampler", "nope"]),
+    ],
+)
+def test_bad_options_of_bench_run_are_one_line(results, args, words):
+    out = bench(*RUN, *args, "--results", results)
+    assert_one_line_error(out, *words)
+    assert not results.exists()
+
+
+TRAIN = ["train", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--max-epochs", "1"]
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--preset", "no-such-preset"], ["no-such-preset"]),
+        (["--set", "no_such_key=1"], ["no_such_key"]),
+        (["--set", "lr"], ["--set", "key=value"]),
+        (["--set", "lr=fast"], ["lr"]),
+        (["--set", "hidden_size=-3"], ["hidden_size"]),
+        (["--set", "dropout=1.5"], ["dropout"]),
+        (["--max-epochs", "0"], ["--max-epochs"]),
+        (["--seed", "x"], ["--seed"]),
+    ],
+)
+def test_bad_options_of_bench_train_are_one_line(results, args, words):
+    out = bench(*TRAIN, *args, "--results", results)
+    assert_one_line_error(out, *words)
+    assert not (results / "studies.journal").exists()
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["show", "--task", "adding", "--model", "gru", "--budget", "smoke"], ["adding/gru/smoke"]),
+        (["show", "--task", "nosuchtask", "--model", "lstm"], ["nosuchtask"]),
+        (["importance", "--task", "adding", "--model", "gru", "--budget", "smoke"], ["adding/gru/smoke"]),
+        (["worker", "--study", "adding/gru/smoke"], ["adding/gru/smoke"]),
+        (["worker", "--study", "nonsense"], ["nonsense"]),
+    ],
+)
+def test_commands_on_studies_that_do_not_exist_are_one_line(copy_of_finished, args, words):
+    before = _tree(copy_of_finished)
+    out = bench(*args, "--results", copy_of_finished)
+    assert_one_line_error(out, *words)
+    assert _tree(copy_of_finished) == before
+
+
+@pytest.mark.parametrize("command", ["show", "importance"])
+def test_reading_commands_on_an_empty_results_folder_are_one_line(results, command):
+    out = bench(command, "--task", "adding", "--model", "lstm", "--results", results)
+    assert_one_line_error(out, "bench run")
+
+
+def test_an_unknown_option_is_one_line(results):
+    out = bench(*RUN, "--trails", "3", "--results", results)
+    assert_one_line_error(out, "--trails")
+
+
+def test_no_arguments_still_prints_the_help():
+    out = bench()
+    assert "Usage" in out.output and "run" in out.output
+
+
+# 5. Baseline files for bench check ------------------------------------------------------------------
+
+GOOD_CELL = {
+    "task": "adding", "budget": "smoke", "model": "lstm", "metric": "mse", "direction": "minimize",
+    "value": 0.1, "n_seeds": 1, "tolerance": {"relative": 0.1},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (None, ["does not exist", "bench baseline save"]),
+        (b"", ["not valid JSON"]),
+        (b"{not json", ["not valid JSON"]),
+        (b"\xff\xfe\x00garbage", ["baseline"]),
+        (b"[1, 2, 3]", ["format"]),
+        (b'{"format": "something-else"}', ["format"]),
+        (b'"just a string"', ["format"]),
+        (b"null", ["format"]),
+    ],
+)
+def test_a_bad_baseline_file_is_one_line(copy_of_finished, tmp_path, content, words):
+    path = tmp_path / "baseline.json"
+    if content is not None:
+        path.write_bytes(content)
+    out = bench("check", "--baseline", path, "--results", copy_of_finished)
+    assert_one_line_error(out, str(path), *words)
+    assert (path.read_bytes() if path.exists() else None) == content
+
+
+def _saved_baseline(results: Path, tmp_path: Path) -> tuple[Path, dict]:
+    path = tmp_path / "baseline.json"
+    out = bench("baseline", "save", "--out", path, "--results", results)
+    assert out.exit_code == 0, out.output
+    return path, json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda d: d.update(version=999), ["version"]),
+        (lambda d: d.update(cells=[]), ["cells"]),
+        (lambda d: d.update(cells={"a": 1}), ["cells"]),
+        (lambda d: d["cells"][0].update(value="fast"), ["cells[0].value"]),
+        (lambda d: d["cells"][0].update(direction="sideways"), ["cells[0].direction"]),
+        (lambda d: d["cells"][0].pop("task"), ["cells[0].task"]),
+    ],
+)
+def test_a_baseline_of_another_shape_is_one_line(copy_of_finished, tmp_path, change, words):
+    path, document = _saved_baseline(copy_of_finished, tmp_path)
+    change(document)
+    path.write_text(json.dumps(document))
+    before = path.read_bytes()
+    out = bench("check", "--baseline", path, "--results", copy_of_finished)
+    assert_one_line_error(out, str(path), *words)
+    assert path.read_bytes() == before
+
+
+def test_a_baseline_naming_cells_with_no_results_is_one_line(copy_of_finished, tmp_path):
+    path, document = _saved_baseline(copy_of_finished, tmp_path)
+    document["cells"].append({**document["cells"][0], "model": "gru"})
+    path.write_text(json.dumps(document))
+    out = bench("check", "--baseline", path, "--results", copy_of_finished)
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    assert out.stderr.count("\n") == 1 and "adding/gru/smoke" in out.stderr and "bench baseline save" in out.stderr
+
+
+def test_a_baseline_against_an_empty_results_folder_is_one_line(copy_of_finished, tmp_path):
+    path, _ = _saved_baseline(copy_of_finished, tmp_path)
+    out = bench("check", "--baseline", path, "--results", tmp_path / "empty")
+    assert_one_line_error(out, "no results")
+
+
+# 6. Two runs of one cell at once on one results folder ----------------------------------------------
+
+
+def test_two_runs_of_the_same_cell_at_once_run_the_plan_exactly_once(tmp_path):
+    import optuna
+    from optuna.trial import TrialState
+
+    from benchbench.results import counted_trials, open_storage
+
+    results = tmp_path / "results"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "100"}
+    env.pop("BENCH_RESULTS", None)
+    command = [sys.executable, "-m", "benchbench.cli", "run", *SMOKE[:-6], "--trials", "3", "--seeds", "1",
+               "--max-epochs", "1", "--results", str(results)]  # fmt: skip
+    procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=400) for p in procs]
+    for proc, (_, err) in zip(procs, outs):
+        assert proc.returncode == 0, err[-2000:]
+        assert "Traceback" not in err
+    storage = open_storage(results)
+    for name in ("adding/lstm/smoke", "adding/lstm/smoke/eval"):
+        study = optuna.load_study(study_name=name, storage=storage)
+        trials = study.get_trials(deepcopy=False)
+        counted = counted_trials(trials)
+        assert len(counted) == int(study.user_attrs["planned"]), [(t.number, t.state) for t in trials]
+        assert name.endswith("eval") or len(counted) == 3
+        assert all(t.state == TrialState.COMPLETE for t in counted)
