@@ -63,7 +63,7 @@ def validate(config: SweepConfig) -> Task:
     task.budget(config.budget)
     for name in ("trials", "max_epochs", "timeout", "top_k"):
         value = getattr(config, name)
-        if value is not None and value <= 0:
+        if value is not None and not value > 0:  # NaN too
             raise BenchError(f"--{name.replace('_', '-')} must be positive, got {value}")
     for name in ("seeds", "jobs", "threads"):
         value = getattr(config, name)

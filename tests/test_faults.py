@@ -97,6 +97,11 @@ COMMANDS = {
     "leaderboard --format json": lambda results: ["leaderboard", "--format", "json", "--results", results],
     "run": lambda results: ["run", *SMOKE, "--results", results],
     "show": lambda results: ["show", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--results", results],
+    "importance": lambda results: ["importance", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--results", results],
+    "compare": lambda results: ["compare", "--results", results],
+    "report": lambda results: ["report", "--results", results],
+    "worker": lambda results: ["worker", "--study", "adding/lstm/smoke", "--results", results],
+    "baseline save": lambda results: ["baseline", "save", "--results", results],
 }
 
 
@@ -211,6 +216,7 @@ RUN = ["run", "--task", "adding", "--model", "lstm", "--budget", "smoke"]
         *[(o, v, [o, "positive"]) for o in ("--trials", "--max-epochs", "--timeout", "--top-k") for v in ("0", "-1")],
         *[(o, "-1", [o, "0 or more"]) for o in ("--seeds", "--jobs", "--threads")],
         *[(o, "abc", [o]) for o in ("--trials", "--max-epochs", "--timeout", "--top-k", "--seeds", "--jobs", "--threads", "--seed")],
+        ("--timeout", "nan", ["--timeout", "positive"]),
         ("--trials", "1.5", ["--trials"]),
         ("--seed", "", ["--seed"]),
     ],
@@ -292,6 +298,19 @@ def test_commands_on_studies_that_do_not_exist_are_one_line(copy_of_finished, ar
 def test_reading_commands_on_an_empty_results_folder_are_one_line(results, command):
     out = bench(command, "--task", "adding", "--model", "lstm", "--results", results)
     assert_one_line_error(out, "bench run")
+
+
+def test_a_bad_number_from_the_environment_is_one_line(results, monkeypatch):
+    monkeypatch.setenv("BENCH_THREADS", "many")
+    out = bench(*RUN, "--results", results)
+    assert_one_line_error(out, "--threads", "BENCH_THREADS")
+    assert not results.exists()
+
+
+@pytest.mark.parametrize("trial", ["-1", "999"])
+def test_show_of_a_trial_that_does_not_exist_is_one_line(copy_of_finished, trial):
+    out = bench("show", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--trial", trial, "--results", copy_of_finished)
+    assert_one_line_error(out, f"no trial {trial}", "0-0")
 
 
 def test_an_unknown_option_is_one_line(results):
