@@ -10,7 +10,10 @@ baseline), so reading them never needs the task specs.
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -144,6 +147,8 @@ class StorageSpec:
     def __post_init__(self) -> None:
         if self.url is None and self.results.exists() and not self.results.is_dir():
             raise BenchError(f"results folder {self.results} is a file, not a folder; pass --results DIR or set BENCH_RESULTS")
+        if self.url is None and (self.results / JOURNAL).exists() and not (self.results / JOURNAL).is_file():
+            raise BenchError(f"results journal {self.results / JOURNAL} is not a file; move it aside or pass another --results DIR")
         if self.url is not None:
             scheme = self.url.split(":", 1)[0].split("+", 1)[0]
             if scheme not in RDB_SCHEMES or "://" not in self.url:
@@ -213,6 +218,33 @@ def _check_journal(path: str) -> None:
         )
 
 
+@contextmanager
+def _sqlite_schema_lock(url: str) -> Iterator[None]:
+    """Two processes opening one new SQLite database at once both create its tables, and the second
+    fails ("table ... already exists"): a file lock beside the database lets one at a time in."""
+    if not url.startswith("sqlite"):
+        yield
+        return
+    import fcntl
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        yield
+        return
+    try:
+        handle = open(f"{database}.claim", "a")  # the lock file workers.claim_lock uses for SQLite
+    except OSError as err:
+        raise BenchError(f"cannot open storage {_redact(url)}: {err.strerror}: {os.path.dirname(database) or '.'}") from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def open_storage(results: Path, url: str | None = None) -> optuna.storages.BaseStorage:
     """The journal file in `results`, or Optuna's RDB storage at `url` with worker heartbeats."""
     if url is None:
@@ -226,7 +258,6 @@ def open_storage(results: Path, url: str | None = None) -> optuna.storages.BaseS
         # The open(O_EXCL) lock works on every filesystem, network mounts included.
         return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
 
-    import os
     import warnings
 
     import optuna
@@ -238,13 +269,14 @@ def open_storage(results: Path, url: str | None = None) -> optuna.storages.BaseS
     # Workers claim trials with ask/tell under a lock (workers.py) and run Optuna's heartbeat thread themselves.
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
     try:
-        return RDBStorage(
-            url,
-            engine_kwargs={"pool_pre_ping": True},
-            heartbeat_interval=int(os.environ.get("BENCH_HEARTBEAT", HEARTBEAT)),
-            grace_period=int(os.environ.get("BENCH_GRACE", GRACE)),
-            heartbeat_stale_trial_callback=retry_stale_trial,
-        )
+        with _sqlite_schema_lock(url):
+            return RDBStorage(
+                url,
+                engine_kwargs={"pool_pre_ping": True},
+                heartbeat_interval=int(os.environ.get("BENCH_HEARTBEAT", HEARTBEAT)),
+                grace_period=int(os.environ.get("BENCH_GRACE", GRACE)),
+                heartbeat_stale_trial_callback=retry_stale_trial,
+            )
     except ModuleNotFoundError as err:
         raise BenchError(f"--storage {_redact(url)}: {err.name} is not installed; pip install 'benchbench[postgres]'") from None
     except ImportError:  # optuna's message when the database driver is missing

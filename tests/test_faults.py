@@ -116,6 +116,14 @@ def test_a_damaged_journal_is_refused_naming_the_file_and_byte_and_left_as_it_is
     assert _tree(copy_of_finished) == before  # not repaired, not appended to, no leaderboard rewritten
 
 
+def test_a_journal_that_is_a_folder_is_refused(results):
+    (results / "studies.journal").mkdir(parents=True)
+    for args in (["leaderboard"], ["run", *SMOKE]):
+        out = bench(*args, "--results", results)
+        assert_one_line_error(out, str(results / "studies.journal"))
+    assert (results / "studies.journal").is_dir()
+
+
 def test_an_emptied_journal_says_there_are_no_results_in_it(copy_of_finished):
     # An empty journal is what Optuna leaves when a storage is opened and nothing is written yet:
     # there is nothing to recover, and the leaderboard names the file it found empty.
@@ -342,15 +350,19 @@ GOOD_CELL = {
         (b'{"format": "something-else"}', ["format"]),
         (b'"just a string"', ["format"]),
         (b"null", ["format"]),
+        ("folder", ["cannot read"]),
     ],
 )
 def test_a_bad_baseline_file_is_one_line(copy_of_finished, tmp_path, content, words):
     path = tmp_path / "baseline.json"
-    if content is not None:
+    if content == "folder":
+        path.mkdir()
+    elif content is not None:
         path.write_bytes(content)
     out = bench("check", "--baseline", path, "--results", copy_of_finished)
     assert_one_line_error(out, str(path), *words)
-    assert (path.read_bytes() if path.exists() else None) == content
+    if isinstance(content, bytes):
+        assert path.read_bytes() == content
 
 
 def _saved_baseline(results: Path, tmp_path: Path) -> tuple[Path, dict]:
@@ -399,23 +411,31 @@ def test_a_baseline_against_an_empty_results_folder_is_one_line(copy_of_finished
 # 6. Two runs of one cell at once on one results folder ----------------------------------------------
 
 
-def test_two_runs_of_the_same_cell_at_once_run_the_plan_exactly_once(tmp_path):
+@pytest.mark.parametrize("storage", ["journal", "sqlite"])
+def test_two_runs_of_the_same_cell_at_once_run_the_plan_exactly_once(tmp_path, storage):
+    """Both exit 0, and the search and its evaluation hold exactly their planned trials, each finished
+    once. SQLite is accepted for parallel writers: a file lock beside the database serialises them
+    (its path has a space and non-ASCII characters too)."""
     import optuna
     from optuna.trial import TrialState
 
     from benchbench.results import counted_trials, open_storage
 
     results = tmp_path / "results"
+    url = f"sqlite:///{tmp_path / 'db ü' / 'studies.db'}" if storage == "sqlite" else None
+    if url:
+        (tmp_path / "db ü").mkdir()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "100"}
     env.pop("BENCH_RESULTS", None)
+    env.pop("BENCH_STORAGE", None)
     command = [sys.executable, "-m", "benchbench.cli", "run", *SMOKE[:-6], "--trials", "3", "--seeds", "1",
-               "--max-epochs", "1", "--results", str(results)]  # fmt: skip
+               "--max-epochs", "1", "--results", str(results), *(["--storage", url] if url else [])]  # fmt: skip
     procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=400) for p in procs]
     for proc, (_, err) in zip(procs, outs):
         assert proc.returncode == 0, err[-2000:]
         assert "Traceback" not in err
-    storage = open_storage(results)
+    storage = open_storage(results, url)
     for name in ("adding/lstm/smoke", "adding/lstm/smoke/eval"):
         study = optuna.load_study(study_name=name, storage=storage)
         trials = study.get_trials(deepcopy=False)
