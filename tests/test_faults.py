@@ -168,6 +168,34 @@ def test_a_results_folder_on_a_read_only_filesystem_is_refused():
         assert_one_line_error(out, str(path), "not writable", "--results")
 
 
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["report", "--out", "/proc/benchbench-report.html"], ["/proc/benchbench-report.html", "--out"]),
+        (["report", "--out", "."], ["--out"]),
+        (["baseline", "save", "--out", "/proc/benchbench/baseline.json"], ["/proc/benchbench/baseline.json", "--out"]),
+    ],
+)
+def test_an_output_file_that_cannot_be_written_is_refused(copy_of_finished, args, words):
+    before = _tree(copy_of_finished)
+    out = bench(*args, "--results", copy_of_finished)
+    assert_one_line_error(out, *words)
+    assert _tree(copy_of_finished) == before
+
+
+def test_bench_train_into_a_read_only_folder_is_refused():
+    out = bench("train", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--max-epochs", "1",
+                "--results", "/proc/benchbench-results")  # fmt: skip
+    assert_one_line_error(out, "/proc/benchbench-results", "not writable", "--results")
+
+
+def test_a_results_folder_below_a_file_is_refused(tmp_path):
+    (tmp_path / "a-file").write_bytes(b"x")
+    out = bench("run", *SMOKE, "--results", tmp_path / "a-file" / "results")
+    assert_one_line_error(out, "not writable", "--results")
+    assert (tmp_path / "a-file").read_bytes() == b"x"
+
+
 def test_a_results_folder_named_with_spaces_and_non_ascii_just_works(tmp_path):
     folder = tmp_path / "my results" / "résultats ü 日本"
     out = bench("run", *SMOKE, "--results", folder)
