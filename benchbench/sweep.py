@@ -101,6 +101,8 @@ def run_worker(store: StorageSpec, name: str, *, timeout: float | None = None, s
     Returns the number of trials this worker ran."""
     from optuna.trial import TrialState
 
+    if timeout is not None and not timeout > 0:  # NaN too
+        raise BenchError(f"--timeout must be positive, got {timeout}")
     study = load_study(store, name)
     if "planned" not in study.user_attrs or "kind" not in study.user_attrs:
         raise BenchError(f"study {name!r} was not made by `bench run`; a worker needs its plan")

@@ -336,6 +336,14 @@ def test_reading_commands_on_an_empty_results_folder_are_one_line(results, comma
     assert_one_line_error(out, "bench run")
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "nan"])
+def test_a_bad_worker_timeout_is_one_line(copy_of_finished, value):
+    before = _tree(copy_of_finished)
+    out = bench("worker", "--study", "adding/lstm/smoke", "--timeout", value, "--results", copy_of_finished)
+    assert_one_line_error(out, "--timeout", "positive")
+    assert _tree(copy_of_finished) == before
+
+
 def test_a_bad_number_from_the_environment_is_one_line(results, monkeypatch):
     monkeypatch.setenv("BENCH_THREADS", "many")
     out = bench(*RUN, "--results", results)
