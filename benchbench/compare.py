@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from benchbench.errors import BenchError
-from benchbench.leaderboard import metric_label
+from benchbench.leaderboard import is_finite, is_missing, metric_label
 from benchbench.results import StorageSpec
 
 if TYPE_CHECKING:
@@ -80,14 +80,6 @@ class Comparison:
     reference: str | None = None  # the family `against` compares with
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
 # --- reading ---------------------------------------------------------------------------------------
 
 
@@ -103,7 +95,7 @@ def evaluation_seeds(
     seeds: dict[tuple[str, str, str], dict[int, float]] = {}
     for _, row in frame.iterrows():
         name = f"{row['task']}/{row['model']}/{row['budget']}/eval"
-        if name not in names or _missing(row["best_trial"]):
+        if name not in names or is_missing(row["best_trial"]):
             continue
         trials = storage.get_all_trials(storage.get_study_id_from_name(name), deepcopy=False)
         seeds[(row["task"], row["budget"], row["model"])] = {
@@ -112,7 +104,7 @@ def evaluation_seeds(
             if t.state == TrialState.COMPLETE
             and t.user_attrs.get("rank") == 1
             and t.user_attrs.get("source_trial", row["best_trial"]) == row["best_trial"]
-            and _finite(t.user_attrs.get("test"))
+            and is_finite(t.user_attrs.get("test"))
         }
     return seeds
 
@@ -388,7 +380,7 @@ def _against(
 
     rows, left = [], []
     for task, rows_of_task in group.groupby("task", sort=True):
-        by_model = {r["model"]: r for _, r in rows_of_task.iterrows() if _finite(r["test_mean"])}
+        by_model = {r["model"]: r for _, r in rows_of_task.iterrows() if is_finite(r["test_mean"])}
         if reference not in by_model:
             if by_model:
                 why = f"{reference} has no result on it (run `bench run --task {task} --model {reference} --budget {budget}`)"
@@ -429,7 +421,7 @@ def _against(
 def _plain(value: Any) -> Any:
     if isinstance(value, dict | list):
         return value
-    if _missing(value):
+    if is_missing(value):
         return None
     return value.item() if hasattr(value, "item") else value
 
@@ -439,20 +431,20 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _fmt(value: Any, spec: str = ".3g") -> str:
-    return "—" if _missing(value) else format(value, spec)
+    return "—" if is_missing(value) else format(value, spec)
 
 
 def _p(value: Any) -> str:
-    return "—" if _missing(value) else "<0.001" if value < 0.001 else format(value, ".2g")
+    return "—" if is_missing(value) else "<0.001" if value < 0.001 else format(value, ".2g")
 
 
 def _signed(value: Any, spec: str = ".3g") -> str:
-    return "—" if _missing(value) else format(value, "+" + spec)
+    return "—" if is_missing(value) else format(value, "+" + spec)
 
 
 def friedman_line(test: pd.Series | dict) -> str:
     """One line: the Friedman test's result and the critical difference, or why it was not run."""
-    if not _missing(test["friedman_p"]):
+    if not is_missing(test["friedman_p"]):
         return (
             f"Friedman χ²={test['friedman_statistic']:.3g}, p={_p(test['friedman_p'])} over {test['n_tasks']} tasks × "
             f"{test['n_families']} families; Nemenyi critical difference {test['critical_difference']:.3g} (α={ALPHA})"
@@ -511,7 +503,7 @@ def _rich(comparison: Comparison, view: str) -> list:
                 t = table(f"pairwise · budget {budget}", ["model", "vs"],
                           ["Δ rank", "w/t/l", "Wilcoxon\nHolm p", "Nemenyi\np"], "verdict")  # fmt: skip
                 for _, r in pairs.iterrows():
-                    cd = " >CD" if not _missing(r["beyond_cd"]) and r["beyond_cd"] else ""
+                    cd = " >CD" if not is_missing(r["beyond_cd"]) and r["beyond_cd"] else ""
                     t.add_row(
                         escape(r["model"]), escape(r["versus"]), f"{r['rank_diff']:.2f}{cd}",
                         f"{r['wins']}/{r['ties']}/{r['losses']}", _p(r["p_wilcoxon_holm"]), _p(r["p_nemenyi"]),
@@ -519,7 +511,7 @@ def _rich(comparison: Comparison, view: str) -> list:
                     )  # fmt: skip
                 t.caption, t.caption_justify = escape(ACROSS_LEGEND + "; verdict: Wilcoxon after Holm"), "left"
                 out.append(t)
-                out += [escape(test["wilcoxon_note"])] if not _missing(test["wilcoxon_note"]) else []
+                out += [escape(test["wilcoxon_note"])] if not is_missing(test["wilcoxon_note"]) else []
         else:
             rows = comparison.against[comparison.against["budget"] == budget]
             for task, group in rows.groupby("task", sort=True):
@@ -532,7 +524,7 @@ def _rich(comparison: Comparison, view: str) -> list:
                 )
                 t = table(title, ["model"], ["Δ", "Δ %", "seeds", "test", "p", "Holm\np"], "verdict")
                 for _, r in group.iterrows():
-                    pct = "—" if _missing(r["diff_pct"]) else f"{r['diff_pct']:+.2g}%"
+                    pct = "—" if is_missing(r["diff_pct"]) else f"{r['diff_pct']:+.2g}%"
                     t.add_row(
                         escape(r["model"]), _signed(r["diff"]), pct, str(r["n_seeds"]), r["test"] or "—",
                         _p(r["p_value"]), _p(r["p_holm"]), _SHORT.get(r["verdict"], r["verdict"]),
@@ -570,13 +562,13 @@ def _markdown(comparison: Comparison, view: str) -> str:
                 lines += table(
                     ["model", "vs", "Δ rank", "beyond CD", "w/t/l", "Wilcoxon p", "Wilcoxon Holm p", "Nemenyi p", "verdict"],
                     [
-                        [r["model"], r["versus"], f"{r['rank_diff']:.2f}", "—" if _missing(r["beyond_cd"]) else
+                        [r["model"], r["versus"], f"{r['rank_diff']:.2f}", "—" if is_missing(r["beyond_cd"]) else
                          ("yes" if r["beyond_cd"] else "no"), f"{r['wins']}/{r['ties']}/{r['losses']}",
                          _p(r["p_wilcoxon"]), _p(r["p_wilcoxon_holm"]), _p(r["p_nemenyi"]), r["verdict"]]
                         for _, r in pairs.iterrows()
                     ],
                 )  # fmt: skip
-                notes = [ACROSS_LEGEND] + ([test["wilcoxon_note"]] if not _missing(test["wilcoxon_note"]) else [])
+                notes = [ACROSS_LEGEND] + ([test["wilcoxon_note"]] if not is_missing(test["wilcoxon_note"]) else [])
                 lines += ["", *(n + "." for n in notes), ""]
         else:
             rows = comparison.against[comparison.against["budget"] == budget]

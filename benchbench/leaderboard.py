@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 __all__ = [
-    "BASELINE", "COLUMNS", "DISPLAY", "FORMATS", "MODEL", "PUBLISHED", "SIGNIFICANCE", "collect", "display", "metric_label",
+    "BASELINE", "COLUMNS", "DISPLAY", "FORMATS", "MODEL", "PUBLISHED", "SIGNIFICANCE", "collect", "display", "is_finite", "is_missing", "metric_label",
     "parse_names", "reference_matches", "render", "write_leaderboards",
 ]  # fmt: skip
 
@@ -50,7 +50,8 @@ _REQUIRED = ("task", "model", "budget", "metric", "direction")  # study attribut
 _INTEGERS = ["rank", "n_seeds", "params", "trials", "complete", "pruned", "failed", "best_trial"]
 
 
-def _finite(value: Any) -> bool:
+def is_finite(value: Any) -> bool:
+    """A real number (not a bool) that is neither NaN nor infinite."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -69,7 +70,7 @@ def _seconds(trials: Iterable[FrozenTrial]) -> float:
 
 
 def _mean(values: list[Any]) -> float | None:
-    finite = [v for v in values if _finite(v)]
+    finite = [v for v in values if is_finite(v)]
     return math.fsum(finite) / len(finite) if finite else None
 
 
@@ -110,9 +111,9 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
         if t.state == TrialState.COMPLETE
         and t.user_attrs.get("rank") == 1
         and t.user_attrs.get("source_trial", best.number) == best.number
-        and _finite(t.user_attrs.get("test"))
+        and is_finite(t.user_attrs.get("test"))
     ]
-    if not seeds and _finite(best.user_attrs.get("test")):
+    if not seeds and is_finite(best.user_attrs.get("test")):
         seeds = [best]
     extras = attrs.get("extra_metrics", [])
     row.update(
@@ -140,7 +141,7 @@ def _baseline_rows(attrs: dict[str, Any], trials: list[FrozenTrial]) -> list[dic
     rows, seen = [], set()
     for t in trials:
         name = t.user_attrs.get("baseline")
-        if t.state != TrialState.COMPLETE or name in seen or not _finite(t.user_attrs.get("test")):
+        if t.state != TrialState.COMPLETE or name in seen or not is_finite(t.user_attrs.get("test")):
             continue
         seen.add(name)
         test = t.user_attrs["test"]
@@ -248,11 +249,11 @@ def _compare_with_baselines(frame: pd.DataFrame, group: pd.DataFrame) -> None:
     for index, row in group[~group["_baseline"]].iterrows():
         frame.at[index, "baseline"] = float(best["test"])
         frame.at[index, "baseline_label"] = best["model"]
-        if _missing(row["test_mean"]):
+        if is_missing(row["test_mean"]):
             continue
         minimize = row["direction"] == "minimize"
         bound = row["test_ci_high" if minimize else "test_ci_low"]
-        bound = row["test_mean"] if _missing(bound) else bound
+        bound = row["test_mean"] if is_missing(bound) else bound
         frame.at[index, "beats_baseline"] = bool(bound < best["test"] if minimize else bound > best["test"])
 
 
@@ -269,12 +270,13 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{key: plain(value) for key, value in row.items()} for row in frame.to_dict(orient="records")]
 
 
-def _missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """None, pandas' NA or NaN: a leaderboard cell without a value."""
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _fmt(value: Any, spec: str = ".4g") -> str:
-    return "—" if _missing(value) else format(value, spec)
+    return "—" if is_missing(value) else format(value, spec)
 
 
 def _hparams(h: dict[str, Any]) -> str:
@@ -301,25 +303,25 @@ def metric_label(metric_name: str, units: str) -> str:
 
 def _test(row: pd.Series) -> str:
     """`mean ± std` over seeds (the mean alone for one seed)."""
-    if _missing(row["test_mean"]):
+    if is_missing(row["test_mean"]):
         return "—"
-    return _fmt(row["test_mean"]) + ("" if _missing(row["test_std"]) else f" ± {_fmt(row['test_std'], '.2g')}")
+    return _fmt(row["test_mean"]) + ("" if is_missing(row["test_std"]) else f" ± {_fmt(row['test_std'], '.2g')}")
 
 
 def _ci(row: pd.Series) -> str:
     low, high = row["test_ci_low"], row["test_ci_high"]
-    return "—" if _missing(low) else f"[{_fmt(low)}, {_fmt(high)}]"
+    return "—" if is_missing(low) else f"[{_fmt(low)}, {_fmt(high)}]"
 
 
 def _first(row: pd.Series) -> bool:
-    return not _missing(row["rank"]) and row["rank"] == 1
+    return not is_missing(row["rank"]) and row["rank"] == 1
 
 
 def _versus_best(row: pd.Series) -> str:
     """`best`, `≈ p=0.31` (not significantly different from the best), `p=0.002`, or — (no test)."""
-    if _first(row) and _missing(row["p_value"]):
+    if _first(row) and is_missing(row["p_value"]):
         return "best"
-    if _missing(row["p_value"]):
+    if is_missing(row["p_value"]):
         return "≈" if row["same_as_best"] else "—"
     return f"{'≈ ' if row['same_as_best'] else ''}p={row['p_value']:.2g}"
 
@@ -331,7 +333,7 @@ def _trials(row: pd.Series) -> str:
 def _versus_naive(row: pd.Series) -> str:
     """How much better than the best naive baseline the test mean is, `✓ 27%`; `✗` when the 95%
     interval does not clear the baseline (`✗ -3%`: worse on average)."""
-    if row["kind"] == BASELINE or _missing(row["baseline"]) or _missing(row["test_mean"]):
+    if row["kind"] == BASELINE or is_missing(row["baseline"]) or is_missing(row["test_mean"]):
         return ""
     sign = 1.0 if row["direction"] == "minimize" else -1.0
     base = float(row["baseline"])

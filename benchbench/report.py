@@ -26,7 +26,7 @@ import pandas as pd
 
 from benchbench.atomic import write_text_atomic
 from benchbench.errors import BenchError
-from benchbench.leaderboard import metric_label
+from benchbench.leaderboard import is_missing, metric_label
 from benchbench.results import StorageSpec
 
 if TYPE_CHECKING:
@@ -81,11 +81,6 @@ def _finite(value: Any) -> bool:
         return value is not None and value is not pd.NA and math.isfinite(float(value))
     except (TypeError, ValueError):
         return False
-
-
-def _missing(value: Any) -> bool:
-    """None, pandas' NA or NaN: a cell the leaderboard has no value for."""
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _num(value: Any, spec: str = ".4g") -> str:
@@ -391,7 +386,7 @@ def _critical_difference(comparison, budget: str) -> str:
     title = "average rank across tasks: critical-difference diagram (Friedman, Nemenyi)"
     tests = comparison.tests[comparison.tests["budget"] == budget]
     test = tests.iloc[0] if not tests.empty else None
-    if test is None or _missing(test["friedman_p"]):
+    if test is None or is_missing(test["friedman_p"]):
         why = "fewer than two families to compare" if test is None else friedman_line(test)
         return _panel("cd", budget, title, _note(why))
     ranks = comparison.ranks[comparison.ranks["budget"] == budget].set_index("model")["avg_rank"]
@@ -429,7 +424,7 @@ def _against_heatmap(figures: _Figures, comparison, budget: str, why: str) -> st
     for _, r in rows.iterrows():
         i, j = tasks.index(r["task"]), models.index(r["model"])
         z[i][j] = _VERDICT_Z.get(r["verdict"])
-        pct = "" if _missing(r["diff_pct"]) else f"{r['diff_pct']:+.2g}%"
+        pct = "" if is_missing(r["diff_pct"]) else f"{r['diff_pct']:+.2g}%"
         text[i][j] = f"{pct}<br>{_VERDICT_SHORT.get(r['verdict'], r['verdict'])}"
         hover[i][j] = (
             f"{r['model']} on {r['task']}: {_num(r['mean'])} vs {_num(r['reference_mean'])} ({pct}); "

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BASELINES", "EVAL", "FIXED", "JOURNAL", "StorageSpec", "best_trial", "counted_trials", "eval_study_name",
-    "find_study", "open_storage", "prepare_results_dir", "ranked_trials", "retried_numbers", "study_name", "task_label",
+    "file_lock", "find_study", "open_storage", "prepare_results_dir", "ranked_trials", "retried_numbers", "sqlite_lock_path", "study_name", "task_label",
 ]  # fmt: skip
 
 JOURNAL = "studies.journal"
@@ -174,13 +174,21 @@ def _redact(url: str) -> str:
     return url
 
 
+# Journal bytes already read whole and sound, per path: the journal only grows, so a process that opens
+# its storage again (each study of a sweep, a progress poll every second) reads just what was appended.
+_SOUND: dict[str, int] = {}
+
+
 def _journal_damage(path: str) -> tuple[int, str] | None:
     """The byte offset and nature of the first line of the journal Optuna cannot read, or None."""
     import json
 
-    offset = 0
+    offset = _SOUND.get(path, 0)
     try:
         with open(path, "rb") as f:
+            if offset > os.fstat(f.fileno()).st_size:  # replaced or cut since: read it all again
+                offset = 0
+            f.seek(offset)
             for line in f:
                 if not line.endswith(b"\n"):
                     return offset, "its last line is cut short"
@@ -193,6 +201,7 @@ def _journal_damage(path: str) -> tuple[int, str] | None:
         return None
     except OSError as err:
         raise BenchError(f"cannot read results journal {path} ({err.strerror}); pass --results DIR") from None
+    _SOUND[path] = offset
     return None
 
 
@@ -219,30 +228,44 @@ def _check_journal(path: str) -> None:
 
 
 @contextmanager
+def file_lock(path: str) -> Iterator[None]:
+    """An exclusive lock on the file `path` (created when missing) among the processes of this host,
+    released when the holder exits or dies."""
+    import fcntl
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def sqlite_lock_path(database: str) -> str:
+    """The lock file beside an SQLite database: opening it and claiming its trials take turns there."""
+    return f"{database}.claim"
+
+
+@contextmanager
 def _sqlite_schema_lock(url: str) -> Iterator[None]:
     """Two processes opening one new SQLite database at once both create its tables, and the second
     fails ("table ... already exists"): a file lock beside the database lets one at a time in."""
     if not url.startswith("sqlite"):
         yield
         return
-    import fcntl
-
     from sqlalchemy.engine import make_url
 
     database = make_url(url).database
     if not database or database == ":memory:":
         yield
         return
+    path = sqlite_lock_path(database)
     try:
-        handle = open(f"{database}.claim", "a")  # the lock file workers.claim_lock uses for SQLite
+        open(path, "a").close()  # a folder that is missing or not writable: one line, not a traceback
     except OSError as err:
         raise BenchError(f"cannot open storage {_redact(url)}: {err.strerror}: {os.path.dirname(database) or '.'}") from None
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(path):
+        yield
 
 
 def open_storage(results: Path, url: str | None = None) -> optuna.storages.BaseStorage:

@@ -22,7 +22,6 @@ longer counts towards the plan.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import socket
 import time
@@ -33,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from benchbench.errors import Diverged
-from benchbench.results import StorageSpec, counted_trials
+from benchbench.results import StorageSpec, counted_trials, file_lock, sqlite_lock_path
 
 if TYPE_CHECKING:
     import optuna
@@ -161,15 +160,11 @@ def claim_lock(study: optuna.Study, results_dir: os.PathLike | None) -> Iterator
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
         return
     if isinstance(storage, RDBStorage):  # sqlite: a file lock beside the database
-        path = f"{storage.engine.url.database}.claim"
+        path = sqlite_lock_path(storage.engine.url.database)
     else:
         path = os.path.join(os.fspath(results_dir), ".claim.lock")
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(path):
+        yield
 
 
 def _claim(study: optuna.Study, planned: int, results_dir) -> optuna.Trial | None:

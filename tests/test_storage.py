@@ -14,7 +14,7 @@ import pytest
 from benchbench.results import open_storage
 
 from .postgres import postgres_server
-from .test_workers import _env, bench_cmd
+from .test_workers import _env, bench_cmd, run_bench_workers
 
 STUDY = "adding/gru/smoke"
 
@@ -33,15 +33,7 @@ def shared(tmp_path_factory):
             "--seeds", 2, "--pruner", "none", "--jobs", 0, "--storage", url, "--results", root / "plan",
         )  # fmt: skip
         assert plan.returncode == 0, plan.stderr[-2000:]
-        workers = [
-            subprocess.Popen(
-                bench_cmd("worker", "--study", STUDY, "--storage", url, "--results", root / f"w{i}"),
-                env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )
-            for i in range(2)
-        ]  # fmt: skip
-        outputs = [w.communicate(timeout=400) for w in workers]
-        assert all(w.returncode == 0 for w in workers), [err[-2000:] for _, err in outputs]
+        run_bench_workers(STUDY, url, root)
         journal = root / "journal"
         journal.mkdir()
         for summary in optuna.get_all_study_summaries(open_storage(None, url), include_best_trial=False):

@@ -35,6 +35,21 @@ def _env() -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "100"}
 
 
+def run_bench_workers(study: str, url: str, root: Path, count: int = 2) -> list[tuple[str, str]]:
+    """`count` `bench worker` processes on `study` at once, as on as many machines (results folders
+    root/w0, root/w1, ...); asserts each exits 0 and returns their (stdout, stderr)."""
+    workers = [
+        subprocess.Popen(
+            bench_cmd("worker", "--study", study, "--storage", url, "--results", root / f"w{i}"),
+            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for i in range(count)
+    ]  # fmt: skip
+    outputs = [w.communicate(timeout=400) for w in workers]
+    assert all(w.returncode == 0 for w in workers), [err[-2000:] for _, err in outputs]
+    return outputs
+
+
 def _study(results: Path | None, name: str = "adding/lstm/smoke", url: str | None = None) -> optuna.Study:
     return optuna.load_study(study_name=name, storage=open_storage(results, url))
 
@@ -194,15 +209,7 @@ def test_two_bench_workers_share_a_study_on_postgresql(postgres_url, tmp_path):
     )  # fmt: skip
     assert plan.returncode == 0, plan.stderr[-2000:]
     assert _study(None, name, postgres_url).user_attrs["planned"] == 8 and not _study(None, name, postgres_url).trials
-    workers = [
-        subprocess.Popen(
-            bench_cmd("worker", "--study", name, "--storage", postgres_url, "--results", tmp_path / f"w{i}"),
-            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        for i in range(2)
-    ]  # fmt: skip
-    outputs = [w.communicate(timeout=400) for w in workers]
-    assert all(w.returncode == 0 for w in workers), [err[-2000:] for _, err in outputs]
+    outputs = run_bench_workers(name, postgres_url, tmp_path)
     counted = _assert_plan_done_exactly_once(_study(None, name, postgres_url), 8)
     ran = [int(out.strip().rsplit("ran ", 1)[1].split()[0]) for out, _ in outputs]
     assert len({t.user_attrs["worker"]["pid"] for t in counted}) == 2 and min(ran) >= 1, ran
