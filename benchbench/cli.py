@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from benchbench.errors import BenchError
+from benchbench.errors import INTERRUPTED_EXIT, BenchError
 from benchbench.samplers import PRUNERS, SAMPLERS
 
 if TYPE_CHECKING:
@@ -105,6 +105,41 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+@contextmanager
+def _interrupts(results: Path, storage: Optional[str]) -> Iterator[None]:
+    """Ctrl-C becomes one line saying what was kept and exit code 130 (the shell's code for SIGINT).
+    The interrupted trial is already recorded as failed and queued again (workers.py), so the same
+    command continues it; every finished trial is in the storage as it finished."""
+    try:
+        yield
+    except KeyboardInterrupt as err:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # counting what was kept is not to be torn by a second Ctrl-C
+        typer.echo(f"interrupted: {_kept(results, storage, err)}", err=True)
+        raise typer.Exit(INTERRUPTED_EXIT) from None
+
+
+def _kept(results: Path, storage: Optional[str], err: KeyboardInterrupt) -> str:
+    from benchbench.errors import Interrupted
+    from benchbench.results import StorageSpec, counted_trials
+
+    store = StorageSpec(results, storage)
+    if not isinstance(err, Interrupted):  # between trials, or in worker processes that recorded their own
+        return f"every finished trial is kept in {store.label}; run the same command to continue"
+    if not err.requeued:
+        return f"{err.study} trial {err.trial} was stopped and recorded as failed; run the command again to train it"
+    import optuna
+
+    trials = optuna.load_study(study_name=err.study, storage=store.open()).get_trials(deepcopy=False)
+    done = sum(t.state.is_finished() for t in counted_trials(trials))
+    stopped = "the running trials were" if err.trial is None else f"trial {err.trial} was"
+    return (
+        f"{done} finished trials of {err.study} are kept in {store.label}; {stopped} stopped and queued again; "
+        "run the same command to continue"
+    )
+
+
 def _print_leaderboard(store: StorageSpec, task: str | None) -> None:
     from benchbench.console import console as make_console
     from benchbench.leaderboard import collect, render
@@ -168,9 +203,9 @@ def run(
     """Search hyperparameters of MODEL on TASK, retrain the best with fresh seeds, print the leaderboard.
 
     Running the same command again continues where it stopped: finished trials are kept and trials
-    of a killed run are retried.
+    of a killed or interrupted (Ctrl-C) run are retried with their seeds.
     """
-    with _user_errors():
+    with _user_errors(), _interrupts(results, storage):
         from benchbench.sweep import SweepConfig, expand_matrix, parse_overrides, run_matrix
 
         options = parse_overrides(option or [], flag="--option")
@@ -214,7 +249,7 @@ def worker(
 ) -> None:
     """Join a running study and work on its planned trials until none is left (any machine that
     reaches the storage can run one; pin it to a GPU with CUDA_VISIBLE_DEVICES)."""
-    with _user_errors():
+    with _user_errors(), _interrupts(results, storage):
         from benchbench.results import StorageSpec, prepare_results_dir
         from benchbench.sweep import run_worker
 
@@ -259,7 +294,7 @@ def train(
     results: ResultsOption = Path("results"),
 ) -> None:
     """Train one fixed configuration of MODEL on TASK (no search) and report validation and test."""
-    with _user_errors():
+    with _user_errors(), _interrupts(results, None):
         from benchbench.sweep import FixedConfig, parse_overrides, train_fixed
 
         options = parse_overrides(option or [], flag="--option")

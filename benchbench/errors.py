@@ -1,6 +1,8 @@
 """The one exception a user sees as a one-line message (exit code 2) instead of a traceback."""
 
-__all__ = ["BenchError", "Diverged"]
+__all__ = ["INTERRUPTED_EXIT", "BenchError", "Diverged", "Interrupted"]
+
+INTERRUPTED_EXIT = 130  # the shell's exit code of a process stopped by SIGINT (Ctrl-C)
 
 
 class BenchError(Exception):
@@ -13,3 +15,13 @@ class BenchError(Exception):
 class Diverged(RuntimeError):
     """Training produced a NaN or infinite loss or metric: the trial fails with this as its reason
     and the sweep goes on."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped work on `study` (a name): the running trial (`trial`; None for those of
+    several worker processes) was recorded as failed and, for a search or an evaluation, queued
+    again with its hyperparameters and seed, so that running the same command continues it."""
+
+    def __init__(self, study: str, trial: int | None, requeued: bool) -> None:
+        super().__init__(study, trial)
+        self.study, self.trial, self.requeued = study, trial, requeued

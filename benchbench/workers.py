@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from benchbench.errors import Diverged
+from benchbench.errors import INTERRUPTED_EXIT, Diverged, Interrupted
 from benchbench.results import StorageSpec, counted_trials, file_lock, sqlite_lock_path
 
 if TYPE_CHECKING:
@@ -88,14 +88,16 @@ def _alive(worker: dict[str, Any]) -> bool | None:
     return worker.get("started") in (None, started)  # a different start time: the pid was reused
 
 
-def retry_stale_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-    """Queue a failed trial's configuration again (same hyperparameters and seed), up to MAX_RETRIES.
+def retry_stale_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, *, bounded: bool = True) -> None:
+    """Queue a failed trial's configuration again (same hyperparameters and seed), up to MAX_RETRIES
+    times unless not `bounded` (a trial the user interrupted is not at fault, however often).
 
-    Used as the RDB storage's heartbeat callback and by `fail_dead_trials` for the journal storage."""
+    Used as the RDB storage's heartbeat callback, by `fail_dead_trials` for the journal storage and
+    for interrupted trials."""
     import optuna
 
     history = [*trial.system_attrs.get("retry_history", []), trial.number]
-    if len(history) > MAX_RETRIES:
+    if bounded and len(history) > MAX_RETRIES:
         return
     plan = {k: v for k, v in trial.user_attrs.items() if k in PLAN_ATTRS}
     if "seed" not in plan and study.user_attrs.get("kind") == "search":  # died before it recorded its seed
@@ -191,7 +193,7 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[opt
     from optuna.trial import TrialState
 
     state, value, error = TrialState.COMPLETE, None, None
-    with get_heartbeat_thread(trial._trial_id, study._storage):  # RDB storages only; a no-op otherwise
+    with get_heartbeat_thread(trial._trial_id, study._storage), _sigint_kept():  # heartbeat: RDB storages only
         try:
             value = objective(trial)
         except optuna.TrialPruned:
@@ -200,12 +202,70 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[opt
             state = TrialState.FAIL
             trial.set_user_attr("fail_reason", f"diverged: {err}")
         except BaseException as err:
+            if _is_interrupt(err):
+                with _sigint_ignored():  # a second Ctrl-C must not tear the record of the first
+                    _record_interrupted(study, trial)
+                raise Interrupted(study.study_name, trial.number, requeued=study.user_attrs.get("kind") != "fixed") from None
             state, error = TrialState.FAIL, err
             trial.set_user_attr("fail_reason", f"{type(err).__name__}: {err}")
     study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
     if error is not None:
         raise error
     return state.name
+
+
+def _is_interrupt(err: BaseException) -> bool:
+    """Ctrl-C, as Python raises it or as Lightning reports it: its trainer catches the
+    KeyboardInterrupt, tears down and raises SystemExit(1) in its place."""
+    return isinstance(err, KeyboardInterrupt) or (isinstance(err, SystemExit) and isinstance(err.__context__, KeyboardInterrupt))
+
+
+def _record_interrupted(study: optuna.Study, trial: optuna.Trial) -> None:
+    """Fail an interrupted trial and queue it again (same hyperparameters and seed), so that the
+    same command continues it; a fixed `bench train` trial is only failed (the command adds its own)."""
+    from optuna.trial import TrialState
+
+    requeue = study.user_attrs.get("kind") != "fixed"
+    trial.set_user_attr("fail_reason", "interrupted (Ctrl-C)" + ("; queued again" if requeue else ""))
+    study.tell(trial, None, state=TrialState.FAIL)
+    if requeue:
+        retry_stale_trial(study, study._storage.get_trial(trial._trial_id), bounded=False)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def _sigint_kept() -> Iterator[None]:
+    """Restore the SIGINT handler after a trial: Lightning's trainer sets it to 'ignore' when it
+    catches a Ctrl-C and never sets it back, which would make a second Ctrl-C do nothing."""
+    import signal
+
+    if not _main_thread():
+        yield
+        return
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    import signal
+
+    if not _main_thread():
+        yield
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 def work(
@@ -254,7 +314,13 @@ def _worker_process(store: StorageSpec, name: str, index: int, timeout: float | 
     import torch
 
     torch.set_num_threads(threads)
-    work_on(store, name, index, timeout=timeout)
+    try:
+        work_on(store, name, index, timeout=timeout)
+    except KeyboardInterrupt:  # Ctrl-C reaches every process of the terminal's group; the parent reports it
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise SystemExit(INTERRUPTED_EXIT) from None
 
 
 def _gpu_list() -> list[str]:
@@ -264,6 +330,30 @@ def _gpu_list() -> list[str]:
     import torch
 
     return [str(i) for i in range(torch.cuda.device_count())]
+
+
+def _stop_workers(workers: list, grace: float = 20.0) -> None:
+    """After Ctrl-C: pass SIGINT on to workers that did not get it (a `kill -INT` of this process
+    alone), give each `grace` seconds to record its interrupted trial, then terminate the rest (their
+    trials are failed and retried by the next run, as any dead worker's)."""
+    import signal
+
+    for worker in workers:
+        if worker.is_alive():
+            try:
+                os.kill(worker.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace
+    try:
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
+        pass
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+            worker.join()
 
 
 def intra_op_threads(threads: int, jobs: int) -> int:
@@ -305,9 +395,8 @@ def run_workers(store: StorageSpec, name: str, jobs: int, *, threads: int, timeo
                 progress.poll(store, name)
             time.sleep(1.0)
     except KeyboardInterrupt:
-        for worker in workers:
-            worker.terminate()
-        raise
+        _stop_workers(workers)
+        raise Interrupted(name, None, requeued=True) from None
     for worker in workers:
         worker.join()
     if progress is not None:

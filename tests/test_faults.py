@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -479,3 +480,153 @@ def test_two_runs_of_the_same_cell_at_once_run_the_plan_exactly_once(tmp_path, s
         assert len(counted) == int(study.user_attrs["planned"]), [(t.number, t.state) for t in trials]
         assert name.endswith("eval") or len(counted) == 3
         assert all(t.state == TrialState.COMPLETE for t in counted)
+
+
+# 7. Ctrl-C during a trial -------------------------------------------------------------------------
+# Under a real terminal Ctrl-C sends SIGINT to every process of the foreground group (the run and its
+# worker processes). The run stops within seconds, says in one line what was kept, exits 130 (the
+# shell's code for SIGINT), and leaves no trial RUNNING: the interrupted one is failed and queued again
+# with its hyperparameters and seed, so the same command continues it and the plan ends exact.
+
+INTERRUPTIBLE = [*SMOKE[:-6], "--trials", "2", "--seeds", "0", "--max-epochs", "20"]  # a trial of ~6 s
+
+
+def _bench_env() -> dict[str, str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "120"}
+    env.pop("BENCH_RESULTS", None)
+    env.pop("BENCH_STORAGE", None)
+    return env
+
+
+def _ctrl_c_in_a_terminal(args: list[str], *, after: bytes, timeout: float = 120) -> tuple[int, str, float]:
+    """Run `bench ARGS` in a pseudo-terminal, press Ctrl-C once its output shows `after`; returns
+    (exit code, everything it printed, seconds from Ctrl-C to exit)."""
+    import pty
+    import select
+    import signal
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the session leader of the terminal, as a shell's foreground job
+        os.execve(sys.executable, [sys.executable, "-m", "benchbench.cli", *args], _bench_env())
+    output, pressed, start = b"", None, time.monotonic()
+    try:
+        while True:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # the terminal closed: the child exited
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            if pressed is None and after in output:
+                os.write(fd, b"\x03")  # the terminal turns it into SIGINT for the foreground group
+                pressed = time.monotonic()
+            if time.monotonic() - start > timeout:
+                os.kill(pid, signal.SIGKILL)
+                break
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    assert pressed is not None, output.decode(errors="replace")[-2000:]
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode(errors="replace")).replace("\r", "")  # no colours, cursor moves
+    return os.waitstatus_to_exitcode(status), text, time.monotonic() - pressed
+
+
+def _trials(results: Path, name: str):
+    import optuna
+
+    from benchbench.results import open_storage
+
+    return optuna.load_study(study_name=name, storage=open_storage(results)).get_trials(deepcopy=False)
+
+
+def test_ctrl_c_in_a_terminal_stops_within_seconds_and_the_same_command_continues(tmp_path):
+    from optuna.trial import TrialState
+
+    from benchbench.results import counted_trials
+
+    results = tmp_path / "results"
+    command = ["run", *INTERRUPTIBLE, "--results", str(results)]
+    code, output, seconds = _ctrl_c_in_a_terminal(command, after=b"trial 0 \xc2\xb7 val")  # trial 0 has run an epoch
+    assert code == 130, output[-2000:]
+    assert seconds < 10, seconds
+    assert "Traceback" not in output
+    lines = [line[line.index("interrupted: ") :] for line in output.splitlines() if "interrupted: " in line]
+    assert lines == [
+        f"interrupted: 0 finished trials of adding/lstm/smoke are kept in {results / 'studies.journal'}; trial 0 was "
+        "stopped and queued again; run the same command to continue"
+    ], output[-2000:]
+    trials = _trials(results, "adding/lstm/smoke")
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    stopped, retry = trials[0], trials[-1]
+    assert stopped.state == TrialState.FAIL and "interrupted" in stopped.user_attrs["fail_reason"]
+    assert retry.state == TrialState.WAITING and retry.system_attrs["failed_trial"] == stopped.number
+    assert retry.params == stopped.params and retry.user_attrs["seed"] == stopped.user_attrs["seed"]
+
+    again = subprocess.run([sys.executable, "-m", "benchbench.cli", *command], env=_bench_env(), capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    trials = _trials(results, "adding/lstm/smoke")
+    counted = counted_trials(trials)
+    assert len(counted) == 2 and all(t.state == TrialState.COMPLETE for t in counted), [(t.number, t.state) for t in trials]
+    assert next(t for t in trials if t.system_attrs.get("failed_trial") == 0).params == stopped.params
+
+
+def test_sigint_to_a_run_with_worker_processes_reaches_them_and_queues_their_trials(tmp_path):
+    """A `kill -INT` of the run alone (not its group) is passed on to its workers, which record
+    their trials before the run exits."""
+    import signal
+    import time
+
+    from optuna.trial import TrialState
+
+    results = tmp_path / "results"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchbench.cli", "run", *INTERRUPTIBLE, "--jobs", "2", "--results", str(results)],
+        env=_bench_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # both workers have claimed a trial
+        time.sleep(0.5)
+        if (results / "studies.journal").exists() and len(_running(results)) == 2:
+            break
+    time.sleep(2)  # into training
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("interrupted: 0 finished trials of adding/lstm/smoke are kept"), err[-2000:]
+    trials = _trials(results, "adding/lstm/smoke")
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    stopped = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(stopped) == 2 and all("interrupted" in t.user_attrs["fail_reason"] for t in stopped)
+    assert sorted(t.system_attrs["failed_trial"] for t in trials if t.state == TrialState.WAITING) == sorted(t.number for t in stopped)
+
+
+def _running(results: Path) -> list:
+    from optuna.trial import TrialState
+
+    try:
+        return [t for t in _trials(results, "adding/lstm/smoke") if t.state == TrialState.RUNNING]
+    except KeyError:  # the study is not made yet
+        return []
+
+
+def test_ctrl_c_of_bench_train_says_the_trial_was_stopped(tmp_path):
+    results = tmp_path / "results"
+    command = ["train", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--max-epochs", "20", "--results", str(results)]
+    code, output, seconds = _ctrl_c_in_a_terminal(command, after=b"trial 0 \xc2\xb7 val")
+    assert code == 130 and seconds < 10 and "Traceback" not in output, output[-2000:]
+    assert "interrupted: adding/lstm/fixed trial 0 was stopped and recorded as failed; run the command again to train it" in output
+    assert [t.state.name for t in _trials(results, "adding/lstm/fixed")] == ["FAIL"]
+
+
+def test_bench_run_on_an_emptied_journal_starts_the_plan_again(copy_of_finished):
+    """An empty journal holds nothing to recover: the run plans and runs the study anew."""
+    journal = copy_of_finished / "studies.journal"
+    journal.write_bytes(b"")
+    out = bench("run", *SMOKE, "--results", copy_of_finished)
+    assert out.exit_code == 0, out.output
+    assert "adding" in out.stdout and "lstm" in out.stdout
+    assert [t.state.name for t in _trials(copy_of_finished, "adding/lstm/smoke")] == ["COMPLETE"]
