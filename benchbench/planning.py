@@ -3,6 +3,7 @@ task x family matrix a `bench run` expands to. Reads no results; trains nothing.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from benchbench.tasks import Task, load_task
 
 __all__ = ["FixedConfig", "SweepConfig", "expand_matrix", "parse_names", "parse_overrides", "validate"]
 
+MAX_SEED = 2**31 - 1  # --seed and the trial count: seed + trial number stays a valid numpy seed
+MAX_SEEDS = 1000  # fresh seeds per retrained configuration; the evaluation queues them all at once
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")  # a task or family name
 
 
@@ -69,6 +72,15 @@ def validate(config: SweepConfig) -> Task:
         value = getattr(config, name)
         if value is not None and value < 0:
             raise BenchError(f"--{name} must be 0 or more, got {value}")
+    if not 0 <= config.seed <= MAX_SEED:
+        raise BenchError(f"--seed must be between 0 and {MAX_SEED} (trial seeds count up from it; numpy takes seeds below 2**32), got {config.seed}")
+    if config.trials is not None and config.trials > MAX_SEED:
+        raise BenchError(f"--trials must be at most {MAX_SEED} (each trial's seed counts up from --seed), got {config.trials}")
+    if config.seeds is not None and config.seeds > MAX_SEEDS:
+        raise BenchError(f"--seeds must be at most {MAX_SEEDS} (each seed of each retrained configuration is queued at once), got {config.seeds}")
+    cores = os.cpu_count() or 1
+    if config.threads > cores:
+        raise BenchError(f"--threads {config.threads}: this machine has {cores} cores; use at most {cores} (0: torch's choice)")
     if config.sampler not in SAMPLERS:
         raise BenchError(f"unknown sampler {config.sampler!r}; choose one of: {', '.join(SAMPLERS)}")
     if config.pruner not in PRUNERS:

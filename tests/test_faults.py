@@ -256,6 +256,11 @@ RUN = ["run", "--task", "adding", "--model", "lstm", "--budget", "smoke"]
         ("--timeout", "nan", ["--timeout", "positive"]),
         ("--trials", "1.5", ["--trials"]),
         ("--seed", "", ["--seed"]),
+        ("--seed", "-1", ["--seed", "between 0 and 2147483647"]),
+        ("--seed", str(2**32), ["--seed", "between 0 and 2147483647"]),
+        ("--trials", str(10**30), ["--trials", "at most 2147483647"]),
+        ("--seeds", str(10**24), ["--seeds", "at most 1000"]),
+        ("--threads", str(10**9), ["--threads", "cores"]),
     ],
 )
 def test_a_bad_number_is_one_line_and_writes_nothing(results, option, value, words):
