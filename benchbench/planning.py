@@ -87,15 +87,16 @@ def validate(config: SweepConfig) -> Task:
         raise BenchError(f"unknown pruner {config.pruner!r}; choose one of: {', '.join(PRUNERS)}")
     config.store  # validates the storage URL
     if isinstance(config, FixedConfig) and config.preset is not None:
-        task.preset(config.preset)
+        preset = {k: v for k, v in task.preset(config.preset).items() if k != "dataset"}  # dataset: checked on load
+        _check_values(task, config.model, config.budget, preset.items(), f"task {task.name!r} preset {config.preset!r}:")
     if isinstance(config, FixedConfig):
-        _check_overrides(task, config)
+        _check_values(task, config.model, config.budget, config.overrides, "--set")
     return task
 
 
-def _check_overrides(task: Task, config: FixedConfig) -> None:
-    """Each --set names a training option, a searched hyperparameter or an option of the family, with
-    a value of its kind and in its range, before anything is written."""
+def _check_values(task: Task, model: str, budget: str, items, label: str) -> None:
+    """Each (key, value) of --set or of a preset names a training option, a searched hyperparameter
+    or an option of the family, with a value of its kind and in its range, before anything is written."""
     import dataclasses
     import inspect
     import typing
@@ -103,20 +104,20 @@ def _check_overrides(task: Task, config: FixedConfig) -> None:
     from benchbench.models import MODELS
     from benchbench.training import TRAIN_KEYS, TrainConfig
 
-    space = task.search_space(config.model, config.budget)
-    factory = inspect.signature(MODELS.get(config.model)).parameters
+    space = task.search_space(model, budget)
+    factory = inspect.signature(MODELS.get(model)).parameters
     takes_any = any(p.kind == p.VAR_KEYWORD for p in factory.values())
     model_keys = {"hidden_size", "num_layers"} | {n for n in factory if n not in ("input_size", "step_shape")}
     hints = typing.get_type_hints(TrainConfig)
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
-    for key, value in config.overrides:
+    for key, value in items:
         if key == "max_epochs":
             expected = (int,)
         elif key in TRAIN_KEYS:
             choices = typing.get_args(hints[key]) if typing.get_origin(hints[key]) is typing.Literal else ()
             if choices:
                 if value not in choices:
-                    raise BenchError(f"--set {key}={value!r}: choose one of: {', '.join(map(str, choices))}")
+                    raise BenchError(f"{label} {key}={value!r}: choose one of: {', '.join(map(str, choices))}")
                 continue
             expected = (type(defaults[key]),) if defaults[key] is not None else (int, float)
         elif key in space:
@@ -127,30 +128,30 @@ def _check_overrides(task: Task, config: FixedConfig) -> None:
             continue
         else:
             known = sorted(TRAIN_KEYS | set(space) | model_keys | {"max_epochs"})
-            raise BenchError(f"--set {key}: no such hyperparameter of {config.model!r}; choose one of: {', '.join(known)}")
+            raise BenchError(f"{label} {key}: no such hyperparameter of {model!r}; choose one of: {', '.join(known)}")
         if float in expected:
             expected = (*expected, int)
         if isinstance(value, bool) != (bool in expected) or not isinstance(value, expected):
             kind = " or ".join(sorted({t.__name__ for t in expected}))
-            raise BenchError(f"--set {key}={value!r}: expected a {kind}")
+            raise BenchError(f"{label} {key}={value!r}: expected a {kind}")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            _check_range(key, value, space.get(key))
+            _check_range(key, value, space.get(key), label)
 
 
 # Limits of hyperparameters a value outside of is meaningless (not merely outside the search range).
 _UNIT = ("dropout", "input_noise")  # a probability, or noise that must not be negative
 
 
-def _check_range(key: str, value: float, param: Any) -> None:
+def _check_range(key: str, value: float, param: Any, label: str) -> None:
     if key.endswith("dropout") and not 0 <= value < 1:
-        raise BenchError(f"--set {key}={value!r}: a dropout probability must be at least 0 and below 1")
+        raise BenchError(f"{label} {key}={value!r}: a dropout probability must be at least 0 and below 1")
     if key in ("hidden_size", "num_layers", "batch_size", "max_epochs", "bptt") and value < 1:
-        raise BenchError(f"--set {key}={value!r}: must be 1 or more")
+        raise BenchError(f"{label} {key}={value!r}: must be 1 or more")
     if key == "lr" and value <= 0:
-        raise BenchError(f"--set {key}={value!r}: the learning rate must be positive")
+        raise BenchError(f"{label} {key}={value!r}: the learning rate must be positive")
     low = getattr(param, "low", None)
     if value < 0 and (key in _UNIT or (low is not None and low >= 0)):
-        raise BenchError(f"--set {key}={value!r}: must not be negative (its search range starts at {low if low is not None else 0})")
+        raise BenchError(f"{label} {key}={value!r}: must not be negative (its search range starts at {low if low is not None else 0})")
 
 
 def parse_overrides(pairs: list[str], *, flag: str = "--set") -> tuple[tuple[str, Any], ...]:

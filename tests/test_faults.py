@@ -320,6 +320,36 @@ def test_bad_options_of_bench_train_are_one_line(results, args, words):
 
 
 @pytest.mark.parametrize(
+    "values, words",
+    [
+        ({"dropout": 1.5}, ["task 'adding' preset 'custom':", "dropout=1.5", "below 1"]),
+        ({"lr": -1.0}, ["preset 'custom'", "lr=-1.0", "positive"]),
+        ({"hidden_size": "big"}, ["preset 'custom'", "hidden_size='big'", "int"]),
+        ({"no_such_key": 1}, ["preset 'custom'", "no_such_key"]),
+        ({"optimizer": "newton"}, ["preset 'custom'", "optimizer='newton'", "choose one of"]),
+    ],
+)
+def test_a_preset_with_bad_values_is_one_line(results, monkeypatch, values, words):
+    """A preset's values pass the checks of --set (a task spec is a file a user can edit)."""
+    from benchbench.tasks import Task
+
+    presets = {"custom": {**values, "dataset": {}}}
+    monkeypatch.setattr(Task, "preset", lambda self, name: presets[name])
+    out = bench(*TRAIN, "--preset", "custom", "--results", results)
+    assert_one_line_error(out, *words)
+    assert not results.exists()
+
+
+@pytest.mark.parametrize("task, model, preset", [("exchange-rate", "gru", "lstnet-gru"), ("ptb", "lstm", "zaremba-small")])
+def test_the_shipped_presets_pass_the_checks(task, model, preset):
+    from benchbench.planning import FixedConfig, validate
+    from benchbench.tasks import load_task
+
+    assert preset in load_task(task).presets
+    validate(FixedConfig(task=task, model=model, preset=preset))
+
+
+@pytest.mark.parametrize(
     "args, words",
     [
         (["show", "--task", "adding", "--model", "gru", "--budget", "smoke"], ["adding/gru/smoke"]),
