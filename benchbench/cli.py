@@ -528,5 +528,21 @@ def check(
         typer.echo(f"ok: {len(outcome.comparisons)} cells within tolerance")
 
 
+def _reflow_help(typer_app: typer.Typer) -> None:
+    """Docstrings are wrapped for the source; the help wraps them at the terminal's width, so the
+    line breaks inside each paragraph are joined (Typer keeps them, which left ragged lines and cut
+    the commands' one-line summaries in `bench --help`)."""
+    import inspect
+
+    for command in typer_app.registered_commands:
+        if command.help is None and command.callback is not None:
+            paragraphs = (inspect.getdoc(command.callback) or "").split("\n\n")
+            command.help = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+    for group in typer_app.registered_groups:
+        _reflow_help(group.typer_instance)
+
+
+_reflow_help(app)
+
 if __name__ == "__main__":
     app()

@@ -249,6 +249,21 @@ def test_every_command_has_help(path):
             assert param.help, f"bench {' '.join(path)} --{param.name.replace('_', '-')} has no help text"
 
 
+def test_help_paragraphs_wrap_at_the_terminal_not_at_the_source():
+    """A command's summary in `bench --help` and its paragraphs in `bench X --help` are one line each
+    on a wide terminal: the docstring's own line breaks do not show."""
+    wide = {"COLUMNS": "300"}
+    listing = runner.invoke(app, ["--help"], env=wide).stdout
+    for path, command in COMMANDS.items():
+        if len(path) != 1 or not command.help:
+            continue
+        summary = command.help.split("\n\n")[0]
+        assert "\n" not in summary and summary[:150] in listing, path
+        page = runner.invoke(app, [*path, "--help"], env=wide).stdout
+        for paragraph in command.help.split("\n\n"):
+            assert paragraph in page, (path, paragraph)
+
+
 def test_help_imports_no_heavy_library():
     """`bench --help` must stay instant: torch, lightning and optuna load only inside commands."""
     code = "import sys; from benchbench.cli import app; print(sorted(m for m in ('torch', 'lightning', 'optuna', 'pandas') if m in sys.modules))"
