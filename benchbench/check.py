@@ -109,7 +109,7 @@ def save_baseline(
 
     store = StorageSpec.of(where)
     cells = []
-    for _, row in collect(store, task=task, model=model).iterrows():
+    for _, row in collect(store, task=task, model=model, strict=True).iterrows():
         value = _value(row)
         if value is None:  # no finished trial yet: nothing to hold later results to
             continue

@@ -331,7 +331,7 @@ def leaderboard(
         from benchbench.results import StorageSpec
 
         store = StorageSpec(results, storage)
-        frame = collect(store, task=task, model=parse_names(model, flag="--model"))
+        frame = collect(store, task=task, model=parse_names(model, flag="--model"), strict=True)
         if frame.empty:  # on stderr for the data formats, whose output stays valid (`[]`, a header)
             typer.echo(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first", err=format != Format.table)
         if format != Format.table:

@@ -142,7 +142,7 @@ def compare(
         if model is not None and against not in model:
             model = [*model, against]
     store = StorageSpec.of(where)
-    frame = _models_only(collect(store, task=task, model=model))
+    frame = _models_only(collect(store, task=task, model=model, strict=True))
     if budget is not None:
         budgets = sorted(frame["budget"].unique())
         frame = frame[frame["budget"] == budget]

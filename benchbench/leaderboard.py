@@ -164,11 +164,16 @@ def _matches(label: str, tasks: Sequence[str] | None) -> bool:
 
 
 def collect(
-    where: StorageSpec | Path, *, task: str | Sequence[str] | None = None, model: str | Sequence[str] | None = None
+    where: StorageSpec | Path,
+    *,
+    task: str | Sequence[str] | None = None,
+    model: str | Sequence[str] | None = None,
+    strict: bool = False,
 ) -> pd.DataFrame:
     """Every task x budget x family in a storage (a results folder's journal, or an RDB URL) as one
     row (columns COLUMNS), ranked within task and budget; `task` and `model` keep only those names
-    (a name or a list of names)."""
+    (a name or a list of names). With `strict`, a name that matches no result while the storage
+    holds some is a BenchError listing the names it has (a typo, not an empty leaderboard)."""
     store = StorageSpec.of(where)
     if not store.exists:
         return pd.DataFrame(columns=COLUMNS)
@@ -178,10 +183,14 @@ def collect(
     models = [model] if isinstance(model, str) else model
     storage = store.open()
     primary, evals, baselines = [], {}, []
+    found_tasks, found_models = set(), set()
     for study in storage.get_all_studies():
         attrs = study.user_attrs
         if not all(attrs.get(key) for key in _REQUIRED):  # not ours, or being created by a running sweep
             continue
+        if _kind(attrs) != BASELINE:
+            found_tasks.add(task_label(attrs.get("task"), attrs.get("task_options")))
+            found_models.add(attrs.get("model"))
         if not _matches(task_label(attrs.get("task"), attrs.get("task_options")), tasks):
             continue
         if models is not None and attrs.get("model") not in models and _kind(attrs) != BASELINE:
@@ -193,6 +202,14 @@ def collect(
             evals[attrs.get("search_study") or study.study_name.removesuffix(f"/{EVAL}")] = study
         elif kind in ("search", FIXED):
             primary.append(study)
+
+    if strict and found_tasks:
+        for name in tasks or ():
+            if not any(_matches(label, [name]) for label in found_tasks):
+                raise BenchError(f"no results of task {name!r} in {store.label}; tasks with results: {', '.join(sorted(found_tasks))}")
+        for name in models or ():
+            if name not in found_models:
+                raise BenchError(f"no results of family {name!r} in {store.label}; families with results: {', '.join(sorted(found_models))}")
 
     def trials(study) -> list[FrozenTrial]:
         return storage.get_all_trials(storage.get_study_id_from_name(study.study_name), deepcopy=False)

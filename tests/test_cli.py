@@ -162,8 +162,8 @@ def test_leaderboard_csv_markdown_table(swept):
     table = bench("leaderboard", "--results", results).stdout
     assert "MSE, lower is better" in table and "lstm" in table
     assert any("train-mean" in line and "naive" in line for line in table.splitlines())
-    filtered = json.loads(bench("leaderboard", "--results", results, "--task", "nothing", "--format", "json").stdout)
-    assert filtered == []
+    filtered = bench("leaderboard", "--results", results, "--task", "nothing", "--format", "json")
+    assert filtered.exit_code == 2 and "no results of task 'nothing'" in filtered.stderr
 
 
 def test_results_folder_from_environment(swept, monkeypatch):

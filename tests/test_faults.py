@@ -340,6 +340,26 @@ def test_a_preset_with_bad_values_is_one_line(results, monkeypatch, values, word
     assert not results.exists()
 
 
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["leaderboard", "--task", "nosuch"], ["task 'nosuch'", "tasks with results: adding"]),
+        (["leaderboard", "--model", "nosuch"], ["family 'nosuch'", "families with results: lstm"]),
+        (["leaderboard", "--format", "json", "--model", "lstm,gur"], ["family 'gur'"]),
+        (["compare", "--task", "adding,nosuch"], ["task 'nosuch'"]),
+        (["compare", "--model", "lstm,nosuch"], ["family 'nosuch'"]),
+        (["baseline", "save", "--task", "nosuch"], ["task 'nosuch'"]),
+    ],
+)
+def test_a_filter_that_matches_no_result_is_one_line(copy_of_finished, args, words):
+    """A --task or --model that names nothing in the results is a typo to point out (with the names
+    there are), not an empty table that looks like a lost run."""
+    before = _tree(copy_of_finished)
+    out = bench(*args, "--results", copy_of_finished)
+    assert_one_line_error(out, str(copy_of_finished), *words)
+    assert _tree(copy_of_finished) == before
+
+
 @pytest.mark.parametrize("task, model, preset", [("exchange-rate", "gru", "lstnet-gru"), ("ptb", "lstm", "zaremba-small")])
 def test_the_shipped_presets_pass_the_checks(task, model, preset):
     from benchbench.planning import FixedConfig, validate

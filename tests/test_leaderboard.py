@@ -199,11 +199,10 @@ def test_cli_model_filter(three):
 
 
 @pytest.mark.parametrize("fmt", ["table", "json"])
-def test_cli_filter_matching_nothing(three, fmt):
+def test_cli_filter_naming_a_family_without_results_is_one_line(three, fmt):
     out = bench("leaderboard", "--results", three, "--model", "nope,peephole", "--format", fmt)
-    assert out.exit_code == 0 and "no results" in out.output
-    if fmt == "json":
-        assert json.loads(out.stdout) == []
+    assert out.exit_code == 2 and out.stdout == "" and out.stderr.count("\n") == 1
+    assert "no results of family 'nope'" in out.stderr and "families with results: " in out.stderr
 
 
 @pytest.mark.parametrize("value", ["lstm,,gru", ",", "", "ls tm", "lstm;gru", "lstm,"])
