@@ -169,6 +169,43 @@ def test_a_results_folder_on_a_read_only_filesystem_is_refused():
         assert_one_line_error(out, str(path), "not writable", "--results")
 
 
+def _read_only(folder: Path) -> list[str]:
+    """A command prefix that runs `bench` with `folder` read-only: chmod for a user, a read-only bind
+    mount in a private mount namespace for root (whom chmod does not stop)."""
+    if os.geteuid() != 0:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+        return [sys.executable, "-m", "benchbench.cli"]
+    mount = f"mount --bind '{folder}' '{folder}' && mount -o remount,bind,ro '{folder}' && exec \"$@\""
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", mount, "sh", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"root here cannot mount a folder read-only: {probe.stderr.strip()}")
+    return ["unshare", "-m", "sh", "-c", mount, "sh", sys.executable, "-m", "benchbench.cli"]
+
+
+def test_a_read_only_results_folder_is_read_and_refused_for_writing(copy_of_finished, tmp_path):
+    """Results on a read-only mount (or another user's folder) can be read, ranked, shown and reported;
+    a run into them is refused in one line; nothing in them changes."""
+    before = _tree(copy_of_finished)
+    prefix = _read_only(copy_of_finished)
+
+    def run(*args):
+        return subprocess.run([*prefix, *args, "--results", str(copy_of_finished)], env=_bench_env(), capture_output=True, text=True, timeout=120)
+
+    board = run("leaderboard", "--format", "json")
+    assert board.returncode == 0 and [r["model"] for r in json.loads(board.stdout) if r["kind"] != "baseline"] == ["lstm"], board.stderr
+    shown = run("show", "--task", "adding", "--model", "lstm", "--budget", "smoke")
+    assert shown.returncode == 0 and "rerun: bench train" in shown.stdout, shown.stderr
+    report = run("report", "--out", str(tmp_path / "report.html"))
+    assert report.returncode == 0 and (tmp_path / "report.html").stat().st_size > 0, report.stderr
+    refused = run("run", *SMOKE)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "not writable" in refused.stderr, refused.stderr
+    if os.geteuid() != 0:
+        for path in [copy_of_finished, *copy_of_finished.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+    assert _tree(copy_of_finished) == before
+
+
 @pytest.mark.parametrize(
     "args, words",
     [
