@@ -97,11 +97,20 @@ ResultsOption = Annotated[
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """A BenchError becomes one line on stderr and exit code 2; anything else is a bug and keeps its traceback."""
+    """A BenchError, or a full disk, becomes one line on stderr and exit code 2; anything else is a bug
+    and keeps its traceback."""
+    import errno
+
     try:
         yield
     except BenchError as err:
         typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f" writing {err.filename}" if err.filename else ""
+        typer.echo(f"error: no space left on the device{where}; free some, then run the same command to continue", err=True)
         raise typer.Exit(2) from None
 
 

@@ -1,6 +1,6 @@
 """The one exception a user sees as a one-line message (exit code 2) instead of a traceback."""
 
-__all__ = ["INTERRUPTED_EXIT", "BenchError", "Diverged", "Interrupted"]
+__all__ = ["INTERRUPTED_EXIT", "BenchError", "Diverged", "Interrupted", "OutOfSpace"]
 
 INTERRUPTED_EXIT = 130  # the shell's exit code of a process stopped by SIGINT (Ctrl-C)
 
@@ -10,6 +10,11 @@ class BenchError(Exception):
 
     The message is one line that says what is wrong and what to do about it.
     """
+
+
+class OutOfSpace(BenchError):
+    """The disk filled up during a trial: the trial was stopped and queued again. Not a fault of one
+    cell of a matrix, so the whole run stops."""
 
 
 class Diverged(RuntimeError):

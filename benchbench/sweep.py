@@ -21,7 +21,7 @@ import dataclasses
 import os
 from contextlib import nullcontext
 
-from benchbench.errors import BenchError
+from benchbench.errors import BenchError, OutOfSpace
 from benchbench.objective import trial_data
 from benchbench.planning import FixedConfig, SweepConfig, expand_matrix, parse_overrides, validate
 from benchbench.progress import Progress, finished_trials
@@ -85,7 +85,7 @@ def run_matrix(configs: list[SweepConfig], *, show_progress: bool = True) -> lis
             try:
                 run_sweep(config, progress=progress)
             except BenchError as err:
-                if len(configs) == 1:
+                if len(configs) == 1 or isinstance(err, OutOfSpace):
                     raise
                 failed.append((config.task, config.model, str(err)))
                 if progress is not None:

@@ -22,6 +22,7 @@ longer counts towards the plan.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import time
@@ -31,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from benchbench.errors import INTERRUPTED_EXIT, Diverged, Interrupted
+from benchbench.errors import INTERRUPTED_EXIT, BenchError, Diverged, Interrupted, OutOfSpace
 from benchbench.results import StorageSpec, counted_trials, file_lock, sqlite_lock_path
 
 if TYPE_CHECKING:
@@ -202,10 +203,22 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[opt
             state = TrialState.FAIL
             trial.set_user_attr("fail_reason", f"diverged: {err}")
         except BaseException as err:
+            requeue = study.user_attrs.get("kind") != "fixed"
             if _is_interrupt(err):
                 with _sigint_ignored():  # a second Ctrl-C must not tear the record of the first
-                    _record_interrupted(study, trial)
-                raise Interrupted(study.study_name, trial.number, requeued=study.user_attrs.get("kind") != "fixed") from None
+                    _stop(study, trial, "interrupted (Ctrl-C)")
+                raise Interrupted(study.study_name, trial.number, requeued=requeue) from None
+            if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+                where = f" writing {err.filename}" if err.filename else ""
+                try:
+                    _stop(study, trial, f"no space left on the device{where}")
+                except OSError:  # the storage is on the full disk too: the next run retries it as a dead worker's
+                    pass
+                kept = f"trial {trial.number} of {study.study_name} was stopped" + (" and queued again" if requeue else "")
+                raise OutOfSpace(
+                    f"no space left on the device{where}; free some, then run the same command to continue "
+                    f"(finished trials are kept; {kept})"
+                ) from None
             state, error = TrialState.FAIL, err
             trial.set_user_attr("fail_reason", f"{type(err).__name__}: {err}")
     study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
@@ -220,13 +233,14 @@ def _is_interrupt(err: BaseException) -> bool:
     return isinstance(err, KeyboardInterrupt) or (isinstance(err, SystemExit) and isinstance(err.__context__, KeyboardInterrupt))
 
 
-def _record_interrupted(study: optuna.Study, trial: optuna.Trial) -> None:
-    """Fail an interrupted trial and queue it again (same hyperparameters and seed), so that the
-    same command continues it; a fixed `bench train` trial is only failed (the command adds its own)."""
+def _stop(study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
+    """Fail a trial stopped through no fault of its configuration (Ctrl-C, a full disk) and queue it
+    again (same hyperparameters and seed), so that the same command continues it; a fixed `bench
+    train` trial is only failed (the command adds its own)."""
     from optuna.trial import TrialState
 
     requeue = study.user_attrs.get("kind") != "fixed"
-    trial.set_user_attr("fail_reason", "interrupted (Ctrl-C)" + ("; queued again" if requeue else ""))
+    trial.set_user_attr("fail_reason", reason + ("; queued again" if requeue else ""))
     study.tell(trial, None, state=TrialState.FAIL)
     if requeue:
         retry_stale_trial(study, study._storage.get_trial(trial._trial_id), bounded=False)
@@ -316,6 +330,11 @@ def _worker_process(store: StorageSpec, name: str, index: int, timeout: float | 
     torch.set_num_threads(threads)
     try:
         work_on(store, name, index, timeout=timeout)
+    except BenchError as err:  # one line, as the CLI prints it; the parent reports the exit code
+        import sys
+
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     except KeyboardInterrupt:  # Ctrl-C reaches every process of the terminal's group; the parent reports it
         import signal
 
@@ -402,6 +421,8 @@ def run_workers(store: StorageSpec, name: str, jobs: int, *, threads: int, timeo
     if progress is not None:
         progress.poll(store, name)
     failed = [w.exitcode for w in workers if w.exitcode != 0]
+    if failed and set(failed) == {2}:  # each printed its one line (a full disk, a storage gone)
+        raise BenchError(f"{len(failed)} of {jobs} workers of {name} stopped (see their errors above); run the same command to continue")
     if failed:
         raise RuntimeError(f"{len(failed)} of {jobs} workers of {name} exited with codes {failed}; see their output above")
 

@@ -722,3 +722,45 @@ def test_bench_run_on_an_emptied_journal_starts_the_plan_again(copy_of_finished)
     assert out.exit_code == 0, out.output
     assert "adding" in out.stdout and "lstm" in out.stdout
     assert [t.state.name for t in _trials(copy_of_finished, "adding/lstm/smoke")] == ["COMPLETE"]
+
+
+# 8. A full disk ---------------------------------------------------------------------------------------
+
+
+def test_a_full_disk_stops_the_run_in_one_line_and_the_same_command_continues(tmp_path):
+    """The results folder on a 48 KiB filesystem fills up during the run: one line, exit 2, the trial
+    it stopped is queued again, and once there is room the same command ends with the plan exact."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from benchbench.results import counted_trials, open_storage
+
+    if os.geteuid() != 0:
+        pytest.skip("a small filesystem of its own needs root (a tmpfs in a private mount namespace)")
+    disk, results = tmp_path / "disk", tmp_path / "disk" / "results"
+    disk.mkdir()
+    command = [sys.executable, "-m", "benchbench.cli", "run", *SMOKE[:-6], "--trials", "4", "--seeds", "2", "--max-epochs", "2",
+               "--results", str(results)]  # fmt: skip
+    script = (
+        f"mount -t tmpfs -o size=48k tmpfs '{disk}' && {{ \"$@\"; first=$?; mount -o remount,size=4m '{disk}'; "
+        f"echo SECOND >&2; \"$@\"; second=$?; cp -a '{disk}/.' '{tmp_path}/copy'; echo $first $second >&2; }}"
+    )
+    (tmp_path / "copy").mkdir()
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"root here cannot make a mount namespace: {probe.stderr.strip()}")
+    out = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", *command], env=_bench_env(), capture_output=True, text=True, timeout=300)
+    first, second = out.stderr.split("SECOND\n")
+    assert "Traceback" not in out.stderr, out.stderr[-3000:]
+    errors = [line for line in first.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "no space left on the device" in errors[0] and "run the same command" in errors[0], first[-3000:]
+    assert second.strip().splitlines()[-1] == "2 0", second[-3000:]
+    copy = tmp_path / "copy" / "results"  # the folder as the second run left it (the tmpfs is gone)
+    reasons = [t.user_attrs.get("fail_reason", "") for n in ("adding/lstm/smoke", "adding/lstm/smoke/eval") for t in _trials(copy, n)]
+    assert any(r.startswith("no space left on the device") and r.endswith("queued again") for r in reasons), reasons
+    for name in ("adding/lstm/smoke", "adding/lstm/smoke/eval"):
+        trials = _trials(copy, name)
+        counted = counted_trials(trials)
+        assert all(t.state == TrialState.COMPLETE for t in counted), [(t.number, t.state, t.user_attrs.get("fail_reason")) for t in trials]
+        planned = optuna.load_study(study_name=name, storage=open_storage(copy)).user_attrs["planned"]
+        assert len(counted) == int(planned) and (name.endswith("eval") or planned == 4)
