@@ -190,11 +190,10 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[opt
     Pruned trials end PRUNED, diverged ones FAIL with `fail_reason`; any other exception is a bug:
     the trial is failed with its reason and the exception goes on."""
     import optuna
-    from optuna.storages._heartbeat import get_heartbeat_thread
     from optuna.trial import TrialState
 
     state, value, error = TrialState.COMPLETE, None, None
-    with get_heartbeat_thread(trial._trial_id, study._storage), _sigint_kept():  # heartbeat: RDB storages only
+    with _heartbeat(trial._trial_id, study._storage), _sigint_kept():
         try:
             value = objective(trial)
         except optuna.TrialPruned:
@@ -225,6 +224,37 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[opt
     if error is not None:
         raise error
     return state.name
+
+
+@contextmanager
+def _heartbeat(trial_id: int, storage) -> Iterator[None]:
+    """Record the running trial's heartbeat every interval in a thread (RDB storages; a no-op for
+    the journal). Optuna's own thread dies with a traceback when the server goes away; this one
+    stops quietly and leaves the error to the worker's next call to the storage."""
+    import threading
+
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    if not is_heartbeat_enabled(storage):
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.is_set():
+            try:
+                storage.record_heartbeat(trial_id)
+            except Exception:  # noqa: BLE001 - the server is gone: the trial will be failed and retried
+                return
+            stop.wait(storage.get_heartbeat_interval())
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)  # a call stuck on an unreachable server must not hold the worker
 
 
 def _is_interrupt(err: BaseException) -> bool:

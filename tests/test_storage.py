@@ -97,3 +97,44 @@ def test_run_with_storage_writes_the_leaderboard_files(shared):
     md = (results / "leaderboard.md").read_text()
     cells = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in md.splitlines() if line.startswith("|")]
     assert sum(row[3] == "gru" for row in cells) == 1  # one row, whatever the column padding
+
+
+def test_a_storage_that_goes_away_mid_run_is_one_line_and_the_same_command_continues(tmp_path):
+    """The PostgreSQL server dies during a trial: the run exits 2 with one line (no traceback), the
+    finished trials stay, and once the server is back the same command fails the orphaned trial by
+    its stopped heartbeat, retries it and ends with the plan exact."""
+    import time
+
+    from optuna.trial import TrialState
+
+    from benchbench.results import counted_trials
+
+    from .postgres import own_postgres_server
+
+    env = {**_env(), "BENCH_HEARTBEAT": "1", "BENCH_GRACE": "2"}
+    with own_postgres_server() as server:
+        command = bench_cmd("run", "--task", "adding", "--model", "gru", "--budget", "smoke", "--trials", 2, "--seeds", 0,
+                            "--max-epochs", 20, "--storage", server.url, "--results", tmp_path)  # fmt: skip
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:  # until a trial is running
+            time.sleep(0.3)
+            try:
+                trials = optuna.load_study(study_name=STUDY, storage=server.url).get_trials(deepcopy=False)
+            except KeyError:  # not created yet
+                continue
+            if any(t.state == TrialState.RUNNING for t in trials):
+                break
+        time.sleep(1)
+        server.stop()
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 2, err[-3000:]
+        assert "Traceback" not in err and err.count("error: ") == 1, err[-3000:]
+        assert "lost the connection to the storage" in err and "run the same command" in err
+        server.start()
+        again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=400)
+        assert again.returncode == 0, again.stderr[-3000:]
+        trials = optuna.load_study(study_name=STUDY, storage=server.url).get_trials(deepcopy=False)
+        counted = counted_trials(trials)
+        assert len(counted) == 2 and all(t.state == TrialState.COMPLETE for t in counted), [(t.number, t.state) for t in trials]
+        assert any(t.system_attrs.get("failed_trial") is not None for t in trials)  # the orphan was retried
