@@ -140,17 +140,22 @@ def _lost_storage(err: BaseException) -> str | None:
 
 @contextmanager
 def _interrupts(results: Path, storage: Optional[str]) -> Iterator[None]:
-    """Ctrl-C becomes one line saying what was kept and exit code 130 (the shell's code for SIGINT).
-    The interrupted trial is already recorded as failed and queued again (workers.py), so the same
-    command continues it; every finished trial is in the storage as it finished."""
-    try:
-        yield
-    except KeyboardInterrupt as err:
-        import signal
+    """Ctrl-C (or SIGTERM) becomes one line saying what was kept and exit code 130 (143 for SIGTERM),
+    the shell's codes for those signals. The interrupted trial is already recorded as failed and
+    queued again (workers.py), so the same command continues it; every finished trial is in the
+    storage as it finished."""
+    import signal
 
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # counting what was kept is not to be torn by a second Ctrl-C
+    from benchbench.workers import sigterm_as_interrupt
+
+    try:
+        with sigterm_as_interrupt() as received:
+            yield
+    except KeyboardInterrupt as err:
+        for sig in (signal.SIGINT, signal.SIGTERM):  # counting what was kept is not to be torn by a second signal
+            signal.signal(sig, signal.SIG_IGN)
         typer.echo(f"interrupted: {_kept(results, storage, err)}", err=True)
-        raise typer.Exit(INTERRUPTED_EXIT) from None
+        raise typer.Exit(128 + received[0] if received else INTERRUPTED_EXIT) from None
 
 
 def _kept(results: Path, storage: Optional[str], err: KeyboardInterrupt) -> str:

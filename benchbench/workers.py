@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "WorkerId", "claim_lock", "fail_dead_trials", "intra_op_threads", "retry_stale_trial", "run_trial", "run_workers",
-    "work", "work_on",
+    "sigterm_as_interrupt", "work", "work_on",
 ]  # fmt: skip
 
 MAX_RETRIES = 3  # a configuration whose workers died this often stays failed
@@ -300,16 +300,41 @@ def _sigint_kept() -> Iterator[None]:
 
 @contextmanager
 def _sigint_ignored() -> Iterator[None]:
+    """SIGINT and SIGTERM wait while a stopped trial is recorded."""
     import signal
 
     if not _main_thread():
         yield
         return
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    handlers = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, handler)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[list[int]]:
+    """SIGTERM (`kill`, `docker stop`, a batch scheduler's notice before SIGKILL) stops the command as
+    Ctrl-C does: the running trial is recorded and queued again. Yields a list that holds the
+    signal's number once one arrived."""
+    import signal
+
+    received: list[int] = []
+    if not _main_thread():
+        yield received
+        return
+
+    def interrupt(signum, frame) -> None:  # noqa: ANN001
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def work(
@@ -359,7 +384,8 @@ def _worker_process(store: StorageSpec, name: str, index: int, timeout: float | 
 
     torch.set_num_threads(threads)
     try:
-        work_on(store, name, index, timeout=timeout)
+        with sigterm_as_interrupt():
+            work_on(store, name, index, timeout=timeout)
     except BenchError as err:  # one line, as the CLI prints it; the parent reports the exit code
         import sys
 
@@ -369,6 +395,7 @@ def _worker_process(store: StorageSpec, name: str, index: int, timeout: float | 
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise SystemExit(INTERRUPTED_EXIT) from None
 
 

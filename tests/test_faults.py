@@ -696,9 +696,37 @@ def test_sigint_to_a_run_with_worker_processes_reaches_them_and_queues_their_tri
     assert sorted(t.system_attrs["failed_trial"] for t in trials if t.state == TrialState.WAITING) == sorted(t.number for t in stopped)
 
 
+def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path):
+    """`kill`, `docker stop` or a batch scheduler's notice: the trial is recorded and queued again,
+    one line, exit 143 (128 + SIGTERM)."""
+    import signal
+    import time
+
+    from optuna.trial import TrialState
+
+    results = tmp_path / "results"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchbench.cli", "run", *INTERRUPTIBLE, "--results", str(results)],
+        env=_bench_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not _running(results):
+        time.sleep(0.3)
+    time.sleep(1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "Traceback" not in err, err[-2000:]
+    assert err.strip().splitlines()[-1].startswith("interrupted: 0 finished trials of adding/lstm/smoke are kept"), err[-2000:]
+    trials = _trials(results, "adding/lstm/smoke")
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.WAITING]
+    assert trials[1].system_attrs["failed_trial"] == 0
+
+
 def _running(results: Path) -> list:
     from optuna.trial import TrialState
 
+    if not (results / "studies.journal").exists():
+        return []
     try:
         return [t for t in _trials(results, "adding/lstm/smoke") if t.state == TrialState.RUNNING]
     except KeyError:  # the study is not made yet
