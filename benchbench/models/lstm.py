@@ -40,6 +40,13 @@ weight gradients are single matmuls over all steps. That makes it about as fast 
 oneDNN kernel on a CPU (benchmarks/cells.py), with no compilation. `_reference_layer` is the same cell
 as a readable loop under autograd; the tests check one against the other, against nn.LSTM and with
 gradcheck.
+
+`lstm-fgr` is the exception, above 2× nn.LSTM, and that is its arithmetic: the gate-to-gate products
+(a_{t-1} R_ggᵀ forward, dpre_gates R_gg backward, and dR_gg; R_gg is 3H × 3H) add 2.8G multiply-adds to
+nn.LSTM's 1.5G at T=100 B=64 I=32 H=128, so its matmuls alone take ~1.7× nn.LSTM's whole forward and
+backward, at 1 or 2 threads. Fusing each step's two products into one
+[h | a] @ [R; R_gg] costs more, not less: R_gg has no g rows, so the fused weight is zero-padded
+(+23% multiply-adds), and each step then needs a concatenation.
 """
 
 from __future__ import annotations
@@ -346,6 +353,9 @@ class _PeepholeLSTMFunction(torch.autograd.Function):
         fgr = cfg.full_gate_recurrence
         if fgr:
             gate_steps, dpre_gate_steps = act[..., :n_g].unbind(0), d_pre[..., :n_g].unbind(0)
+            da_buf = act.new_empty(B, n_g)  # da of one step, rewritten in place each step
+            da_o = da_buf[:, :H]  # its output-gate rows, if there is an output gate
+            da_cell = da_buf[:, first:].split(H, dim=1)  # rows of the gates that peep at c_{t-1}
         dc_buf = act.new_zeros(2, B, H)
         carry, dc = dc_buf.unbind(0)  # (B, H): dc' (gradient of c_t from step t+1) and dc
         dc1 = dc.unsqueeze(1)  # (B, 1, H)
@@ -359,29 +369,27 @@ class _PeepholeLSTMFunction(torch.autograd.Function):
                 dh = torch.addmm(d_out[t], dpre_steps[t + 1], w_hh)  # (B, H)
             da = None
             if fgr and t < T - 1:
-                da = torch.mm(dpre_gate_steps[t + 1], w_gg)  # (B, n_g)
+                da = torch.mm(dpre_gate_steps[t + 1], w_gg, out=da_buf)  # (B, n_g)
                 _sig_grad(da, gate_steps[t], grad_input=da)
             elif fgr and d_aT is not None:
-                da = _sig_grad(d_aT, gate_steps[t])
+                da = _sig_grad(d_aT, gate_steps[t], grad_input=da_buf)
             if K_steps is None:
                 torch.add(carry, dh, out=dc)
             else:
                 torch.addcmul(carry, dh, K_steps[t], out=dc)
             if dpre_o_steps is not None:
                 dpre_o_steps[t].mul_(dh)  # dh ⊙ M
-                if da is not None:
-                    dpre_o_steps[t].add_(da[:, :H])
-                    if p_o is not None:
-                        dc.addcmul_(da[:, :H], p_o)
+                if da is not None and p_o is not None:
+                    dc.addcmul_(da_o, p_o)
             dpre_rest_steps[t].mul_(dc1)  # dc ⊙ N
             if Q_steps is None:
                 carry.copy_(dc)
             else:
                 torch.mul(dc, Q_steps[t], out=carry)
-            if da is not None and n_g > first:
-                dpre_steps[t][:, first:n_g].add_(da[:, first:])
-                for j, p in enumerate(cell_peeps):
-                    carry.addcmul_(da[:, first + j * H : first + (j + 1) * H], p)
+            if da is not None:
+                dpre_gate_steps[t].add_(da)  # every gate's row block at once: o, i, f
+                for da_j, p in zip(da_cell, cell_peeps):
+                    carry.addcmul_(da_j, p)
 
         # Everything else as single matmuls and sums over all T·B rows ((x.T @ y).T is the faster form).
         need = ctx.needs_input_grad
@@ -401,8 +409,10 @@ class _PeepholeLSTMFunction(torch.autograd.Function):
         dp_f = dp_cell[-1] if p_f is not None else None
         dw_gg = None
         if fgr and need[10]:
-            a_prev = torch.cat([a0.unsqueeze(0), act[:-1, :, :n_g]])  # (T, B, n_g): a_0 … a_{T-1}
-            dw_gg = (a_prev.view(T * B, n_g).T @ d_pre[..., :n_g].reshape(T * B, n_g)).T
+            # Σ_t dpre_gates_tᵀ a_{t-1}: a_0 on its own, a_1 … a_{T-1} read in place from `act` (no copy)
+            d_gates = d_pre[..., :n_g]  # (T, B, n_g)
+            a_prev = act[:-1, :, :n_g].reshape((T - 1) * B, n_g)  # a view: rows strided by `rows`
+            dw_gg = torch.addmm(d_gates[0].T @ a0, d_gates[1:].reshape((T - 1) * B, n_g).T, a_prev)
         return dx, dh0, dc0, da0, dw_ih, dw_hh, db, dp_o, dp_i, dp_f, dw_gg, None
 
 

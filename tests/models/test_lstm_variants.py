@@ -240,6 +240,22 @@ def test_gradcheck_hand_written_bptt(name):
     assert torch.autograd.gradcheck(final_state_only, inputs, eps=1e-6, atol=1e-7)
 
 
+def test_gradcheck_fgr_single_step():
+    """T = 1: the gate-to-gate weight gradient comes from a_0 alone (its a_1 … a_{T-1} part is empty)."""
+    config = LSTMConfig(full_gate_recurrence=True)
+    layer = _randomise(PeepholeLSTMLayer(I, H, config).double())
+    torch.manual_seed(3)
+    x = torch.randn(1, 2, I, dtype=torch.double, requires_grad=True)
+    h0, c0 = (torch.randn(2, H, dtype=torch.double, requires_grad=True) for _ in range(2))
+    a0 = torch.rand(2, len(config.gates) * H, dtype=torch.double, requires_grad=True)
+    params = [p.detach().clone().requires_grad_() for p in layer.params().values()]
+
+    def run(*args):
+        return _PeepholeLSTMFunction.apply(*args, layer.layout)
+
+    assert torch.autograd.gradcheck(run, (x, h0, c0, a0, *params), eps=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("name", CONFIGS)
 def test_fast_path_equals_the_readable_loop(name):
     config = CONFIGS[name]
