@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from benchbench.errors import INTERRUPTED_EXIT, BenchError
+from benchbench.errors import INTERRUPTED_EXIT, BenchError, lost_storage
 from benchbench.samplers import PRUNERS, SAMPLERS
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def _user_errors() -> Iterator[None]:
         typer.echo(f"error: no space left on the device{where}; free some, then run the same command to continue", err=True)
         raise typer.Exit(2) from None
     except Exception as err:
-        lost = _lost_storage(err)
+        lost = lost_storage(err)
         if lost is None:
             raise
         typer.echo(
@@ -122,20 +122,6 @@ def _user_errors() -> Iterator[None]:
             err=True,
         )
         raise typer.Exit(2) from None
-
-
-def _lost_storage(err: BaseException) -> str | None:
-    """The database's own words when `err` is a storage server gone away mid-command (SQLAlchemy's
-    OperationalError, or Optuna's StorageInternalError around one); None for anything else."""
-    chain = []
-    while err is not None and len(chain) < 10:
-        chain.append(err)
-        err = err.__cause__ or err.__context__
-    for cause in chain:
-        if type(cause).__module__.startswith("sqlalchemy") and type(cause).__name__ in ("OperationalError", "InterfaceError"):
-            words = str(getattr(cause, "orig", None) or cause).strip().splitlines()
-            return (words[0] if words else type(cause).__name__)[:200]
-    return None
 
 
 @contextmanager

@@ -1,6 +1,7 @@
-"""The one exception a user sees as a one-line message (exit code 2) instead of a traceback."""
+"""What a user sees as one line instead of a traceback: bad input (BenchError, exit code 2), faults
+of the machine (a full disk, a storage server gone) and interrupts (Ctrl-C, SIGTERM)."""
 
-__all__ = ["INTERRUPTED_EXIT", "BenchError", "Diverged", "Interrupted", "OutOfSpace"]
+__all__ = ["INTERRUPTED_EXIT", "BenchError", "Diverged", "Interrupted", "OutOfSpace", "lost_storage"]
 
 INTERRUPTED_EXIT = 130  # the shell's exit code of a process stopped by SIGINT (Ctrl-C)
 
@@ -23,10 +24,24 @@ class Diverged(RuntimeError):
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C (SIGINT) stopped work on `study` (a name): the running trial (`trial`; None for those of
+    """Ctrl-C (SIGINT) or SIGTERM stopped work on `study` (a name): the running trial (`trial`; None for those of
     several worker processes) was recorded as failed and, for a search or an evaluation, queued
     again with its hyperparameters and seed, so that running the same command continues it."""
 
     def __init__(self, study: str, trial: int | None, requeued: bool) -> None:
         super().__init__(study, trial)
         self.study, self.trial, self.requeued = study, trial, requeued
+
+
+def lost_storage(err: BaseException) -> str | None:
+    """The database's own words when `err` is a storage server gone away mid-command (SQLAlchemy's
+    OperationalError, or Optuna's StorageInternalError around one); None for anything else."""
+    chain = []
+    while err is not None and len(chain) < 10:
+        chain.append(err)
+        err = err.__cause__ or err.__context__
+    for cause in chain:
+        if type(cause).__module__.startswith("sqlalchemy") and type(cause).__name__ in ("OperationalError", "InterfaceError"):
+            words = str(getattr(cause, "orig", None) or cause).strip().splitlines()
+            return (words[0] if words else type(cause).__name__)[:200]
+    return None

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from benchbench.errors import INTERRUPTED_EXIT, BenchError, Diverged, Interrupted, OutOfSpace
+from benchbench.errors import INTERRUPTED_EXIT, BenchError, Diverged, Interrupted, OutOfSpace, lost_storage
 from benchbench.results import StorageSpec, counted_trials, file_lock, sqlite_lock_path
 
 if TYPE_CHECKING:
@@ -205,7 +205,7 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[opt
             requeue = study.user_attrs.get("kind") != "fixed"
             if _is_interrupt(err):
                 with _sigint_ignored():  # a second Ctrl-C must not tear the record of the first
-                    _stop(study, trial, "interrupted (Ctrl-C)")
+                    _stop(study, trial, "interrupted")
                 raise Interrupted(study.study_name, trial.number, requeued=requeue) from None
             if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
                 where = f" writing {err.filename}" if err.filename else ""
@@ -386,10 +386,13 @@ def _worker_process(store: StorageSpec, name: str, index: int, timeout: float | 
     try:
         with sigterm_as_interrupt():
             work_on(store, name, index, timeout=timeout)
-    except BenchError as err:  # one line, as the CLI prints it; the parent reports the exit code
+    except Exception as err:  # a user error or a storage gone: one line, as the CLI prints it; the parent reports it
         import sys
 
-        print(f"error: {err}", file=sys.stderr)
+        lost = lost_storage(err)
+        if not isinstance(err, BenchError) and lost is None:
+            raise
+        print(f"error: {err if lost is None else f'lost the connection to the storage ({lost})'}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:  # Ctrl-C reaches every process of the terminal's group; the parent reports it
         import signal
