@@ -7,18 +7,22 @@
 - list of `(token ids, label)` pairs of varying length: batches of sentences of one length only, so
   no padding is ever needed and no prediction can depend on what else is in the batch, whatever the
   family (bidirectional ones included).
+
+`GroupedBatches` serves any of these loaders' batches a few at a time, unchanged and in order, so
+that training can run several optimizer steps per call of Lightning's loop (see training.py).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, TensorDataset
 
-__all__ = ["LengthBatches", "StreamBatches", "is_stream", "make_loader"]
+__all__ = ["GroupedBatches", "LengthBatches", "StreamBatches", "is_stream", "make_loader"]
 
 
 def is_stream(data: Any) -> bool:
@@ -72,6 +76,27 @@ class LengthBatches(Sampler[list[int]]):
 
     def __len__(self) -> int:
         return sum(-(-len(v) // self.batch_size) for v in self.buckets.values())
+
+
+class GroupedBatches:
+    """A loader's batches as lists of `size` consecutive ones (the last list may be shorter): the same
+    batches in the same order, fetched as the loader would serve them, one group at a time."""
+
+    def __init__(self, loader: Iterable, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"a group holds at least one batch, not {size}")
+        self.loader, self.size = loader, size
+
+    def __len__(self) -> int:
+        return -(-len(self.loader) // self.size)
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        # Never a batch past the loader's length: asking for one would draw from a shuffling
+        # sampler's generator (RandomSampler's partial last pass), which Lightning's loop, stopping
+        # at the length, never does, and the next epoch's order would differ.
+        batches, count = iter(self.loader), len(self.loader)
+        for start in range(0, count, self.size):
+            yield list(islice(batches, min(self.size, count - start)))
 
 
 def _stack_pairs(pairs: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,7 +7,8 @@ loop is what a trial cannot do with less: batches sliced from the split's tensor
 permutation, `loss.backward(); clip; step()`, the metric summed on validation and test. `fit_and_test` runs as a sweep calls it, with its per-epoch CSV log
 (into a temporary folder). The two alternate for --reps runs each and the ratio is the median of
 `fit_and_test` over the median of the plain loop measured in the same stretch, so that load from
-other processes moves the seconds more than the ratio.
+other processes moves the seconds more than the ratio; the CPU-time ratio (process time, all threads)
+is printed too, as what other processes' load moves least.
 
 Configurations: "small" is the issue's (hidden 57, batch 32, one layer: 256 steps an epoch); "large"
 is hidden 128, batch 128 (64 steps an epoch, each four times the arithmetic).
@@ -54,7 +55,11 @@ def plain(task, data, hparams: dict, epochs: int) -> tuple[float, float]:
 
     def batches(split, batch_size: int, shuffle: bool):  # slices of the split's tensors, no per-example collation
         x, y = split.tensors  # (N, T, I), (N, 1)
-        order = torch.randperm(len(x), generator=generator) if shuffle else torch.arange(len(x))
+        if shuffle:  # the draws a shuffling DataLoader makes from its generator, so the batches are the same
+            torch.empty((), dtype=torch.int64).random_(generator=generator)  # its workers' base seed
+            order = torch.randperm(len(x), generator=generator)
+        else:
+            order = torch.arange(len(x))
         for i in range(0, len(x), batch_size):
             index = order[i : i + batch_size]
             yield x[index], y[index]
@@ -99,17 +104,19 @@ def measure(task, data, name: str, epochs: int, reps: int, log_dir: Path) -> dic
     hparams = CONFIGS[name]
     lightning(task, data, hparams, 1, log_dir, -1)  # warm-up: imports, first-call costs
     plain(task, data, hparams, 1)
-    times, ref_times, figures = [], [], {}
+    times, ref_times, cpu, ref_cpu, figures = [], [], [], [], {}
     for rep in range(reps):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         figures["plain"] = plain(task, data, hparams, epochs)
         ref_times.append(time.perf_counter() - start)
-        start = time.perf_counter()
+        ref_cpu.append(time.process_time() - start_cpu)
+        start, start_cpu = time.perf_counter(), time.process_time()
         figures["fit_and_test"] = lightning(task, data, hparams, epochs, log_dir, rep)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     s, ref_s = statistics.median(times), statistics.median(ref_times)
     return {
-        "fit_and_test_s": s, "plain_s": ref_s, "ratio": s / ref_s,
+        "fit_and_test_s": s, "plain_s": ref_s, "ratio": s / ref_s, "cpu_ratio": statistics.median(cpu) / statistics.median(ref_cpu),
         "spread": (max(times) - min(times)) / s, "test": figures["fit_and_test"][1], "plain_test": figures["plain"][1],
     }  # fmt: skip
 
@@ -134,17 +141,17 @@ def main() -> None:
                 row = measure(task, data, name, args.epochs, args.reps, Path(tmp))
                 rows.append({"threads": threads, "config": name, **row})
                 if not args.json:  # a row as soon as it is measured: the whole table takes minutes
-                    print(f"threads {threads} {name}: ratio {row['ratio']:.3f}", flush=True)
+                    print(f"threads {threads} {name}: ratio {row['ratio']:.3f} (cpu {row['cpu_ratio']:.3f})", flush=True)
     if args.json:
         print(json.dumps(rows))
         return
     table = Table(title=f"adding, {MODEL}, {args.epochs} epochs, median of {args.reps}")
-    for column in ("threads", "config", "fit_and_test s", "plain loop s", "ratio", "spread", "test MSE (fit / plain)"):
+    for column in ("threads", "config", "fit_and_test s", "plain loop s", "ratio", "cpu ratio", "spread", "test MSE (fit / plain)"):
         table.add_column(column, justify="right")
     for r in rows:
         table.add_row(
             str(r["threads"]), r["config"], f"{r['fit_and_test_s']:.2f}", f"{r['plain_s']:.2f}", f"{r['ratio']:.3f}",
-            f"{r['spread']:.0%}", f"{r['test']:.4g} / {r['plain_test']:.4g}",
+            f"{r['cpu_ratio']:.3f}", f"{r['spread']:.0%}", f"{r['test']:.4g} / {r['plain_test']:.4g}",
         )  # fmt: skip
     Console().print(table)
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from benchbench import models
-from benchbench.batching import StreamBatches, make_loader
+from benchbench.batching import GroupedBatches, StreamBatches, make_loader
 from benchbench.heads import SequenceSummary
 
 
@@ -24,6 +24,22 @@ def test_stream_loader_keeps_order():
     loader = make_loader(torch.arange(1000), batch_size=5, shuffle=True, seed=0, bptt=7)
     firsts = [x[0, 0].item() for x, _ in loader]
     assert firsts == sorted(firsts)  # never shuffled: the carried state must see the text in order
+
+
+def test_grouped_batches_are_the_loaders_in_order_and_never_ask_past_its_length():
+    class Loader:  # 8 batches; asking for a ninth would draw from a shuffling sampler's generator
+        def __len__(self):
+            return 8
+
+        def __iter__(self):
+            yield from range(8)
+            raise AssertionError("asked past the length")
+
+    groups = list(GroupedBatches(Loader(), 3))
+    assert groups == [[0, 1, 2], [3, 4, 5], [6, 7]] and len(GroupedBatches(Loader(), 3)) == 3
+    assert list(GroupedBatches(Loader(), 8)) == [list(range(8))] and len(GroupedBatches(Loader(), 9)) == 1
+    with pytest.raises(ValueError):
+        GroupedBatches(Loader(), 0)
 
 
 def _sentences():

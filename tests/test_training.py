@@ -4,13 +4,16 @@ selection on validation."""
 import json
 import math
 
+import lightning.pytorch as pl
 import pytest
 import torch
 from typer.testing import CliRunner
 
+from benchbench import training
+from benchbench.batching import GroupedBatches, make_loader
 from benchbench.cli import app
 from benchbench.tasks import load_task
-from benchbench.training import TrainConfig, build_model
+from benchbench.training import TrainConfig, build_model, fit_and_test, split_hparams
 
 runner = CliRunner()
 
@@ -126,3 +129,53 @@ def test_l1_loss_trains_on_absolute_error_in_the_tasks_units():
     sentiment = load_task("sentiment")
     with pytest.raises(Exception, match="l1 \\(regression tasks only\\)"):
         build_model(sentiment, "gru", {"hidden_size": 8}, sentiment.load_data("smoke"), TrainConfig(loss="l1"))
+
+
+@pytest.mark.parametrize(
+    "task_name, hparams",
+    [  # 8 batches of 32 from 256 examples, shuffled; 50 windows of a stream carrying the state
+        ("adding", {"hidden_size": 8, "batch_size": 32, "gradient_clip": 0.05, "input_noise": 0.1, "optimizer": "sgd", "lr": 0.5, "lr_decay": 0.5}),
+        ("ptb", {"hidden_size": 8, "batch_size": 8, "bptt": 10, "gradient_clip": 0.25, "lr": 0.01}),
+    ],
+)  # fmt: skip
+def test_grouped_steps_train_exactly_as_one_step_per_call(task_name, hparams):
+    """fit_and_test's training_step takes several batches a call (manual optimization): the weights,
+    epoch loss and step count are those of Lightning's automatic loop taking one batch a call, with
+    clipping, the per-epoch learning-rate decay, the noise draws and the carried state, whether the
+    batches fill the last group or not."""
+    task = load_task(task_name)
+    data = task.load_data("smoke")
+    train_options, _ = split_hparams(hparams)
+    config = TrainConfig(**train_options)
+    runs = []
+    for group in (None, 3):
+        pl.seed_everything(0, verbose=False)
+        module = build_model(task, "lstm", hparams, data, config)
+        loader = make_loader(data.train, batch_size=config.batch_size, shuffle=True, seed=0, bptt=config.bptt)
+        if group is not None:
+            module.automatic_optimization = False
+            loader = GroupedBatches(loader, group)
+        trainer = pl.Trainer(
+            accelerator="cpu", max_epochs=2, gradient_clip_val=None if group else config.gradient_clip, logger=False,
+            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        )  # fmt: skip
+        trainer.fit(module, train_dataloaders=loader)
+        runs.append((trainer.global_step, module.state_dict(), trainer.callback_metrics["train_loss"]))
+    (steps, expected, loss), (grouped_steps, weights, grouped_loss) = runs
+    assert grouped_steps == steps == 2 * len(loader.loader) and len(loader.loader) % 3 != 0
+    assert loss == grouped_loss
+    for name, value in expected.items():
+        torch.testing.assert_close(weights[name], value, rtol=0, atol=0, msg=name)
+
+
+def test_fit_and_test_counts_optimizer_steps():
+    task = load_task("adding")
+    steps = []
+
+    class Steps(pl.Callback):
+        def on_train_epoch_end(self, trainer, module) -> None:
+            steps.append(trainer.global_step)
+
+    result = fit_and_test(task, "gru", {"hidden_size": 4, "batch_size": 8}, data=task.load_data("smoke"), max_epochs=2, seed=0, callbacks=[Steps()])
+    assert steps == [32, 64] and training.STEPS_PER_CALL < 32  # 256 examples in batches of 8, several calls an epoch
+    assert result.epochs == 2
