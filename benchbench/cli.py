@@ -97,8 +97,8 @@ ResultsOption = Annotated[
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """A BenchError, or a full disk, becomes one line on stderr and exit code 2; anything else is a bug
-    and keeps its traceback."""
+    """A BenchError, a full disk or a storage server gone becomes one line on stderr and exit code 2;
+    anything else is a bug and keeps its traceback."""
     import errno
 
     try:
