@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from benchbench.errors import INTERRUPTED_EXIT, BenchError, lost_storage
+from benchbench.errors import INTERRUPTED_EXIT, BenchError, user_line
 from benchbench.samplers import PRUNERS, SAMPLERS
 
 if TYPE_CHECKING:
@@ -97,30 +97,15 @@ ResultsOption = Annotated[
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """A BenchError, a full disk or a storage server gone becomes one line on stderr and exit code 2;
-    anything else is a bug and keeps its traceback."""
-    import errno
-
+    """A BenchError, a full disk or a storage server gone becomes one line on stderr and exit code 2
+    (errors.user_line); anything else is a bug and keeps its traceback."""
     try:
         yield
-    except BenchError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
-    except OSError as err:
-        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
-            raise
-        where = f" writing {err.filename}" if err.filename else ""
-        typer.echo(f"error: no space left on the device{where}; free some, then run the same command to continue", err=True)
-        raise typer.Exit(2) from None
     except Exception as err:
-        lost = lost_storage(err)
-        if lost is None:
+        line = user_line(err)
+        if line is None:
             raise
-        typer.echo(
-            f"error: lost the connection to the storage ({lost}); finished trials are kept: run the same command once "
-            "it is back, and a trial that was running is retried",
-            err=True,
-        )
+        typer.echo(f"error: {line}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -130,23 +115,21 @@ def _interrupts(results: Path, storage: Optional[str]) -> Iterator[None]:
     the shell's codes for those signals. The interrupted trial is already recorded as failed and
     queued again (workers.py), so the same command continues it; every finished trial is in the
     storage as it finished."""
-    import signal
-
-    from benchbench.workers import sigterm_as_interrupt
+    from benchbench.workers import ignore_interrupts, sigterm_as_interrupt
 
     try:
         with sigterm_as_interrupt() as received:
             yield
     except KeyboardInterrupt as err:
-        for sig in (signal.SIGINT, signal.SIGTERM):  # counting what was kept is not to be torn by a second signal
-            signal.signal(sig, signal.SIG_IGN)
+        ignore_interrupts()  # counting what was kept is not to be torn by a second signal
         typer.echo(f"interrupted: {_kept(results, storage, err)}", err=True)
         raise typer.Exit(128 + received[0] if received else INTERRUPTED_EXIT) from None
 
 
 def _kept(results: Path, storage: Optional[str], err: KeyboardInterrupt) -> str:
     from benchbench.errors import Interrupted
-    from benchbench.results import StorageSpec, counted_trials
+    from benchbench.progress import finished_trials
+    from benchbench.results import StorageSpec
 
     store = StorageSpec(results, storage)
     if not isinstance(err, Interrupted):  # between trials, or in worker processes that recorded their own
@@ -155,8 +138,7 @@ def _kept(results: Path, storage: Optional[str], err: KeyboardInterrupt) -> str:
         return f"{err.study} trial {err.trial} was stopped and recorded as failed; run the command again to train it"
     import optuna
 
-    trials = optuna.load_study(study_name=err.study, storage=store.open()).get_trials(deepcopy=False)
-    done = sum(t.state.is_finished() for t in counted_trials(trials))
+    done = finished_trials(optuna.load_study(study_name=err.study, storage=store.open()))
     stopped = "the running trials were" if err.trial is None else f"trial {err.trial} was"
     return (
         f"{done} finished trials of {err.study} are kept in {store.label}; {stopped} stopped and queued again; "

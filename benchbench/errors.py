@@ -1,7 +1,7 @@
 """What a user sees as one line instead of a traceback: bad input (BenchError, exit code 2), faults
 of the machine (a full disk, a storage server gone) and interrupts (Ctrl-C, SIGTERM)."""
 
-__all__ = ["INTERRUPTED_EXIT", "BenchError", "Diverged", "Interrupted", "OutOfSpace", "lost_storage"]
+__all__ = ["INTERRUPTED_EXIT", "BenchError", "Diverged", "Interrupted", "OutOfSpace", "no_space", "user_line"]
 
 INTERRUPTED_EXIT = 130  # the shell's exit code of a process stopped by SIGINT (Ctrl-C)
 
@@ -33,7 +33,33 @@ class Interrupted(KeyboardInterrupt):
         self.study, self.trial, self.requeued = study, trial, requeued
 
 
-def lost_storage(err: BaseException) -> str | None:
+def user_line(err: BaseException) -> str | None:
+    """The one line (after "error: ") a user sees for `err`: bad input, a full disk or a storage
+    server gone; None for anything else, a bug that keeps its traceback."""
+    if isinstance(err, BenchError):
+        return str(err)
+    full = no_space(err)
+    if full is not None:
+        return f"{full}; free some, then run the same command to continue"
+    lost = _lost_storage(err)
+    if lost is not None:
+        return (
+            f"lost the connection to the storage ({lost}); finished trials are kept: run the same command once it is "
+            "back, and a trial that was running is retried"
+        )
+    return None
+
+
+def no_space(err: BaseException) -> str | None:
+    """'no space left on the device[ writing FILE]' when `err` is a full disk or quota; else None."""
+    import errno
+
+    if not isinstance(err, OSError) or err.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return None
+    return "no space left on the device" + (f" writing {err.filename}" if err.filename else "")
+
+
+def _lost_storage(err: BaseException) -> str | None:
     """The database's own words when `err` is a storage server gone away mid-command (SQLAlchemy's
     OperationalError, or Optuna's StorageInternalError around one); None for anything else."""
     chain = []

@@ -188,14 +188,14 @@ def collect(
         attrs = study.user_attrs
         if not all(attrs.get(key) for key in _REQUIRED):  # not ours, or being created by a running sweep
             continue
-        if _kind(attrs) != BASELINE:
-            found_tasks.add(task_label(attrs.get("task"), attrs.get("task_options")))
+        kind, label = _kind(attrs), task_label(attrs.get("task"), attrs.get("task_options"))
+        if kind != BASELINE:
+            found_tasks.add(label)
             found_models.add(attrs.get("model"))
-        if not _matches(task_label(attrs.get("task"), attrs.get("task_options")), tasks):
+        if not _matches(label, tasks):
             continue
-        if models is not None and attrs.get("model") not in models and _kind(attrs) != BASELINE:
+        if models is not None and attrs.get("model") not in models and kind != BASELINE:
             continue
-        kind = _kind(attrs)
         if kind == BASELINE:
             baselines.append(study)
         elif kind == EVAL:

@@ -22,8 +22,8 @@ longer counts towards the plan.
 
 from __future__ import annotations
 
-import errno
 import os
+import signal
 import socket
 import time
 import zlib
@@ -32,15 +32,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from benchbench.errors import INTERRUPTED_EXIT, BenchError, Diverged, Interrupted, OutOfSpace, lost_storage
+from benchbench.errors import INTERRUPTED_EXIT, BenchError, Diverged, Interrupted, OutOfSpace, no_space, user_line
 from benchbench.results import StorageSpec, counted_trials, file_lock, sqlite_lock_path
 
 if TYPE_CHECKING:
     import optuna
 
 __all__ = [
-    "WorkerId", "claim_lock", "fail_dead_trials", "intra_op_threads", "retry_stale_trial", "run_trial", "run_workers",
-    "sigterm_as_interrupt", "work", "work_on",
+    "WorkerId", "claim_lock", "fail_dead_trials", "ignore_interrupts", "intra_op_threads", "retry_stale_trial", "run_trial",
+    "run_workers", "sigterm_as_interrupt", "work", "work_on",
 ]  # fmt: skip
 
 MAX_RETRIES = 3  # a configuration whose workers died this often stays failed
@@ -193,7 +193,8 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[opt
     from optuna.trial import TrialState
 
     state, value, error = TrialState.COMPLETE, None, None
-    with _heartbeat(trial._trial_id, study._storage), _sigint_kept():
+    # Lightning sets SIGINT to 'ignore' when it catches a Ctrl-C and never sets it back: put it back after.
+    with _heartbeat(trial._trial_id, study._storage), _signals({signal.SIGINT: None}):
         try:
             value = objective(trial)
         except optuna.TrialPruned:
@@ -202,22 +203,18 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[opt
             state = TrialState.FAIL
             trial.set_user_attr("fail_reason", f"diverged: {err}")
         except BaseException as err:
-            requeue = study.user_attrs.get("kind") != "fixed"
             if _is_interrupt(err):
-                with _sigint_ignored():  # a second Ctrl-C must not tear the record of the first
+                with _signals({signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN}):  # a second one must not tear the record
                     _stop(study, trial, "interrupted")
-                raise Interrupted(study.study_name, trial.number, requeued=requeue) from None
-            if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-                where = f" writing {err.filename}" if err.filename else ""
+                raise Interrupted(study.study_name, trial.number, requeued=_requeues(study)) from None
+            full = no_space(err)
+            if full is not None:
                 try:
-                    _stop(study, trial, f"no space left on the device{where}")
+                    _stop(study, trial, full)
                 except OSError:  # the storage is on the full disk too: the next run retries it as a dead worker's
                     pass
-                kept = f"trial {trial.number} of {study.study_name} was stopped" + (" and queued again" if requeue else "")
-                raise OutOfSpace(
-                    f"no space left on the device{where}; free some, then run the same command to continue "
-                    f"(finished trials are kept; {kept})"
-                ) from None
+                kept = f"trial {trial.number} of {study.study_name} was stopped" + (" and queued again" if _requeues(study) else "")
+                raise OutOfSpace(f"{user_line(err)} (finished trials are kept; {kept})") from None
             state, error = TrialState.FAIL, err
             trial.set_user_attr("fail_reason", f"{type(err).__name__}: {err}")
     study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
@@ -269,7 +266,7 @@ def _stop(study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
     train` trial is only failed (the command adds its own)."""
     from optuna.trial import TrialState
 
-    requeue = study.user_attrs.get("kind") != "fixed"
+    requeue = _requeues(study)
     trial.set_user_attr("fail_reason", reason + ("; queued again" if requeue else ""))
     study.tell(trial, None, state=TrialState.FAIL)
     if requeue:
@@ -282,36 +279,33 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-@contextmanager
-def _sigint_kept() -> Iterator[None]:
-    """Restore the SIGINT handler after a trial: Lightning's trainer sets it to 'ignore' when it
-    catches a Ctrl-C and never sets it back, which would make a second Ctrl-C do nothing."""
-    import signal
-
-    if not _main_thread():
-        yield
-        return
-    handler = signal.getsignal(signal.SIGINT)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, handler)
+def _requeues(study: optuna.Study) -> bool:
+    """Whether a trial stopped through no fault of its own is queued again: yes but for `bench train`'s."""
+    return study.user_attrs.get("kind") != "fixed"
 
 
 @contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """SIGINT and SIGTERM wait while a stopped trial is recorded."""
-    import signal
-
+def _signals(handlers: dict[int, Any]) -> Iterator[None]:
+    """Set these signal handlers for the block (None keeps the current one) and put back what was
+    there before; a no-op off the main thread, which alone receives signals."""
     if not _main_thread():
         yield
         return
-    handlers = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in handlers.items():
+    before = {sig: signal.getsignal(sig) for sig in handlers}
+    for sig, handler in handlers.items():
+        if handler is not None:
             signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def ignore_interrupts() -> None:
+    """Ignore SIGINT and SIGTERM from now on: the command is already stopping."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 @contextmanager
@@ -319,22 +313,14 @@ def sigterm_as_interrupt() -> Iterator[list[int]]:
     """SIGTERM (`kill`, `docker stop`, a batch scheduler's notice before SIGKILL) stops the command as
     Ctrl-C does: the running trial is recorded and queued again. Yields a list that holds the
     signal's number once one arrived."""
-    import signal
-
     received: list[int] = []
-    if not _main_thread():
-        yield received
-        return
 
     def interrupt(signum, frame) -> None:  # noqa: ANN001
         received.append(signum)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
+    with _signals({signal.SIGTERM: interrupt}):
         yield received
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def work(
@@ -386,19 +372,16 @@ def _worker_process(store: StorageSpec, name: str, index: int, timeout: float | 
     try:
         with sigterm_as_interrupt():
             work_on(store, name, index, timeout=timeout)
-    except Exception as err:  # a user error or a storage gone: one line, as the CLI prints it; the parent reports it
+    except Exception as err:  # bad input, a full disk, a storage gone: one line, as the CLI prints it
         import sys
 
-        lost = lost_storage(err)
-        if not isinstance(err, BenchError) and lost is None:
+        line = user_line(err)
+        if line is None:
             raise
-        print(f"error: {err if lost is None else f'lost the connection to the storage ({lost})'}", file=sys.stderr)
+        print(f"error: {line}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:  # Ctrl-C reaches every process of the terminal's group; the parent reports it
-        import signal
-
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        ignore_interrupts()
         raise SystemExit(INTERRUPTED_EXIT) from None
 
 
@@ -415,8 +398,6 @@ def _stop_workers(workers: list, grace: float = 20.0) -> None:
     """After Ctrl-C: pass SIGINT on to workers that did not get it (a `kill -INT` of this process
     alone), give each `grace` seconds to record its interrupted trial, then terminate the rest (their
     trials are failed and retried by the next run, as any dead worker's)."""
-    import signal
-
     for worker in workers:
         if worker.is_alive():
             try:

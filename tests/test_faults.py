@@ -30,6 +30,15 @@ def bench(*args):
     return runner.invoke(app, [*map(str, args)])
 
 
+def _bench_env() -> dict[str, str]:
+    """The environment of a `bench` subprocess: one thread, a known width, no results folder or storage
+    from the caller's environment."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "120"}
+    env.pop("BENCH_RESULTS", None)
+    env.pop("BENCH_STORAGE", None)
+    return env
+
+
 def assert_one_line_error(out, *words: str) -> str:
     """Exit code 2, one line on stderr that names each of `words`, no traceback anywhere."""
     assert out.exit_code == 2, (out.exit_code, out.output, out.exception)
@@ -554,9 +563,7 @@ def test_two_runs_of_the_same_cell_at_once_run_the_plan_exactly_once(tmp_path, s
     url = f"sqlite:///{tmp_path / 'db ü' / 'studies.db'}" if storage == "sqlite" else None
     if url:
         (tmp_path / "db ü").mkdir()
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "100"}
-    env.pop("BENCH_RESULTS", None)
-    env.pop("BENCH_STORAGE", None)
+    env = _bench_env()
     command = [sys.executable, "-m", "benchbench.cli", "run", *SMOKE[:-6], "--trials", "3", "--seeds", "1",
                "--max-epochs", "1", "--results", str(results), *(["--storage", url] if url else [])]  # fmt: skip
     procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
@@ -581,13 +588,6 @@ def test_two_runs_of_the_same_cell_at_once_run_the_plan_exactly_once(tmp_path, s
 # with its hyperparameters and seed, so the same command continues it and the plan ends exact.
 
 INTERRUPTIBLE = [*SMOKE[:-6], "--trials", "2", "--seeds", "0", "--max-epochs", "20"]  # a trial of ~6 s
-
-
-def _bench_env() -> dict[str, str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "120"}
-    env.pop("BENCH_RESULTS", None)
-    env.pop("BENCH_STORAGE", None)
-    return env
 
 
 def _ctrl_c_in_a_terminal(args: list[str], *, after: bytes, timeout: float = 120) -> tuple[int, str, float]:
