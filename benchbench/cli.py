@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from benchbench.errors import INTERRUPTED_EXIT, BenchError, user_line
-from benchbench.samplers import PRUNERS, SAMPLERS
+from benchbench.sweep.samplers import PRUNERS, SAMPLERS
 
 if TYPE_CHECKING:
-    from benchbench.results import StorageSpec
+    from benchbench.store.storage import StorageSpec
 
 class _OneLineUsageErrors(typer.core.TyperGroup):
     """Click's usage errors (a value that is not a number, an unknown option or choice) as one line
@@ -28,7 +28,11 @@ class _OneLineUsageErrors(typer.core.TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: ANN001
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+        from typer._click.exceptions import (
+            ClickException,
+            NoArgsIsHelpError,
+            UsageError,
+        )
 
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
@@ -54,30 +58,40 @@ app = typer.Typer(
 )
 
 
-class Budget(str, Enum):
-    smoke = "smoke"
-    default = "default"
-    paper = "paper"
-
-
-# The choices of --sampler and --pruner are the registries' (benchbench/samplers.py imports no Optuna).
+# The choices of --sampler and --pruner are the registries' (sweep/samplers.py imports no Optuna).
 Sampler = Enum("Sampler", {name: name for name in SAMPLERS}, type=str)
 Pruner = Enum("Pruner", {name: name for name in PRUNERS}, type=str)
 _SAMPLER_HELP = "; ".join(f"{name}: {SAMPLERS.get(name).help}" for name in SAMPLERS)
 _PRUNER_HELP = "; ".join(f"{name}: {PRUNERS.get(name).help}" for name in PRUNERS)
 
 
-class Format(str, Enum):
-    table = "table"
-    csv = "csv"
-    markdown = "markdown"
-    json = "json"
+# The leaderboard's and compare's formats (render/leaderboard.py and render/compare.py share them).
+Format = Enum("Format", {name: name for name in ("table", "csv", "markdown", "json")}, type=str)
 
 
 def _complete_tasks(incomplete: str) -> list[str]:
     from benchbench.tasks import task_names
 
     return [n for n in task_names() if n.startswith(incomplete)]
+
+
+def _complete_budgets(incomplete: str) -> list[str]:
+    """The budgets the task specs declare (each task checks its own when the command runs)."""
+    from benchbench.tasks import load_task, task_names
+
+    names = sorted({b for t in task_names() for b in load_task(t).budgets})
+    return [n for n in names if n.startswith(incomplete)]
+
+
+def _store(results: Path, storage: Optional[str]) -> StorageSpec:
+    """The one resolver of --results and --storage: where every command reads and writes studies."""
+    from benchbench.store.storage import StorageSpec
+
+    return StorageSpec(results, storage)
+
+
+def _no_results(store: StorageSpec) -> str:
+    return f"no results in {store.label}; run `bench run --task TASK --model MODEL` first"
 
 
 def _complete_models(incomplete: str) -> list[str]:
@@ -115,7 +129,7 @@ def _interrupts(results: Path, storage: Optional[str]) -> Iterator[None]:
     the shell's codes for those signals. The interrupted trial is already recorded as failed and
     queued again (workers.py), so the same command continues it; every finished trial is in the
     storage as it finished."""
-    from benchbench.workers import ignore_interrupts, sigterm_as_interrupt
+    from benchbench.sweep.signals import ignore_interrupts, sigterm_as_interrupt
 
     try:
         with sigterm_as_interrupt() as received:
@@ -128,10 +142,9 @@ def _interrupts(results: Path, storage: Optional[str]) -> Iterator[None]:
 
 def _kept(results: Path, storage: Optional[str], err: KeyboardInterrupt) -> str:
     from benchbench.errors import Interrupted
-    from benchbench.progress import finished_trials
-    from benchbench.results import StorageSpec
+    from benchbench.store.trials import finished_trials
 
-    store = StorageSpec(results, storage)
+    store = _store(results, storage)
     if not isinstance(err, Interrupted):  # between trials, or in worker processes that recorded their own
         return f"every finished trial is kept in {store.label}; run the same command to continue"
     if not err.requeued:
@@ -147,13 +160,14 @@ def _kept(results: Path, storage: Optional[str], err: KeyboardInterrupt) -> str:
 
 
 def _print_leaderboard(store: StorageSpec, task: str | None) -> None:
-    from benchbench.console import console as make_console
-    from benchbench.leaderboard import collect, render
+    from benchbench.analysis.leaderboard import collect
+    from benchbench.render.console import console as make_console
+    from benchbench.render.leaderboard import render
 
     console = make_console()
     tables = render(collect(store, task=task), "table", width=console.width)
     if not tables:
-        console.print(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first")
+        console.print(_no_results(store))
     for table in tables:
         console.print(table)
 
@@ -176,7 +190,9 @@ def run(
     model: Annotated[
         str, typer.Option(help="Model family, a comma-separated list, or all (bench list models).", autocompletion=_complete_models)
     ],
-    budget: Annotated[Budget, typer.Option(help="Data sizes, epochs, trials and seeds from the task spec.")] = Budget.default,
+    budget: Annotated[
+        str, typer.Option(help="Data sizes, epochs, trials and seeds from the task spec (bench list tasks).", autocompletion=_complete_budgets)
+    ] = "default",
     trials: Annotated[
         Optional[int], typer.Option(help="Trials the search holds when done (default: the budget's); rerun to continue.")
     ] = None,
@@ -212,13 +228,14 @@ def run(
     of a killed or interrupted (Ctrl-C) run are retried with their seeds.
     """
     with _user_errors(), _interrupts(results, storage):
-        from benchbench.sweep import SweepConfig, expand_matrix, parse_overrides, run_matrix
+        from benchbench.sweep.config import SweepConfig, expand_matrix, parse_overrides
+        from benchbench.sweep.run import run_matrix
 
         options = parse_overrides(option or [], flag="--option")
         cells, skipped = expand_matrix(task, model)
         configs = [
             SweepConfig(
-                task=t, model=m, budget=budget.value, trials=trials, max_epochs=max_epochs, timeout=timeout,
+                task=t, model=m, budget=budget, trials=trials, max_epochs=max_epochs, timeout=timeout,
                 seed=seed, results=results, options=options, sampler=sampler.value, pruner=pruner.value,
                 top_k=top_k, seeds=seeds, storage=storage, jobs=jobs, threads=threads,
             )
@@ -237,11 +254,12 @@ def run(
 def _after_run(results: Path, storage: Optional[str], tasks: list[str]) -> None:
     """Refresh results/leaderboard.{csv,md,json} from the storage the run wrote (its journal, or
     --storage) and print the leaderboard of the tasks just run."""
-    from benchbench.leaderboard import write_leaderboards
-    from benchbench.results import StorageSpec
+    from benchbench.analysis.leaderboard import collect
+    from benchbench.render.leaderboard import write_leaderboards
 
-    store = StorageSpec(results, storage)
-    write_leaderboards(store)
+    store = _store(results, storage)
+    if results.is_dir():
+        write_leaderboards(collect(store), results)
     for name in dict.fromkeys(tasks):
         _print_leaderboard(store, name)
 
@@ -256,11 +274,11 @@ def worker(
     """Join a running study and work on its planned trials until none is left (any machine that
     reaches the storage can run one; pin it to a GPU with CUDA_VISIBLE_DEVICES)."""
     with _user_errors(), _interrupts(results, storage):
-        from benchbench.results import StorageSpec, prepare_results_dir
-        from benchbench.sweep import run_worker
+        from benchbench.store.storage import prepare_results_dir
+        from benchbench.sweep.run import run_worker
 
         prepare_results_dir(results)  # logs go here
-        ran = run_worker(StorageSpec(results, storage), study, timeout=timeout)
+        ran = run_worker(_store(results, storage), study, timeout=timeout)
         typer.echo(f"{study}: this worker ran {ran} trials")
 
 
@@ -277,11 +295,11 @@ def show(
     """Print one trial's record (seed, hyperparameters, versions, commit, device, wall time, results)
     and the command that reruns it."""
     with _user_errors():
-        from benchbench.console import console
-        from benchbench.results import StorageSpec
-        from benchbench.show import render_trial, trial_record
+        from benchbench.analysis.show import trial_record
+        from benchbench.render.console import console
+        from benchbench.render.show import render_trial
 
-        record = trial_record(StorageSpec(results, storage), task, model, budget, trial, evaluation=evaluation)
+        record = trial_record(_store(results, storage), task, model, budget, trial, evaluation=evaluation)
         console().print(render_trial(record))
 
 
@@ -293,7 +311,7 @@ def train(
     set_: Annotated[
         Optional[list[str]], typer.Option("--set", help="Override one value: key=value (repeatable).")
     ] = None,
-    budget: Annotated[Budget, typer.Option(help="Data sizes from the task spec.")] = Budget.default,
+    budget: Annotated[str, typer.Option(help="Data sizes from the task spec.", autocompletion=_complete_budgets)] = "default",
     max_epochs: Annotated[Optional[int], typer.Option(help="Epochs (default: the preset's, else the budget's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of weights, dropout and batch order.")] = 0,
     option: OptionsOption = None,
@@ -301,11 +319,12 @@ def train(
 ) -> None:
     """Train one fixed configuration of MODEL on TASK (no search) and report validation and test."""
     with _user_errors(), _interrupts(results, None):
-        from benchbench.sweep import FixedConfig, parse_overrides, train_fixed
+        from benchbench.sweep.config import FixedConfig, parse_overrides
+        from benchbench.sweep.run import train_fixed
 
         options = parse_overrides(option or [], flag="--option")
         config = FixedConfig(
-            task=task, model=model, budget=budget.value, max_epochs=max_epochs, seed=seed, results=results,
+            task=task, model=model, budget=budget, max_epochs=max_epochs, seed=seed, results=results,
             options=options, preset=preset, overrides=parse_overrides(set_ or []),
         )  # fmt: skip
         _, result = train_fixed(config, show_progress=True)
@@ -331,15 +350,15 @@ def leaderboard(
     Shows the test mean ± sd over seeds with its 95% interval, and whether each family differs
     significantly from the best (Welch's t-test)."""
     with _user_errors():
-        from benchbench.console import console as make_console
-        from benchbench.leaderboard import collect, render
-        from benchbench.planning import parse_names
-        from benchbench.results import StorageSpec
+        from benchbench.analysis.leaderboard import collect
+        from benchbench.registry import parse_names
+        from benchbench.render.console import console as make_console
+        from benchbench.render.leaderboard import render
 
-        store = StorageSpec(results, storage)
+        store = _store(results, storage)
         frame = collect(store, task=task, model=parse_names(model, flag="--model"), strict=True)
         if frame.empty:  # on stderr for the data formats, whose output stays valid (`[]`, a header)
-            typer.echo(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first", err=format != Format.table)
+            typer.echo(_no_results(store), err=format != Format.table)
         if format != Format.table:
             sys.stdout.write(render(frame, format.value))
             return
@@ -368,18 +387,18 @@ def compare(
     """Which family wins across tasks: average ranks, the Friedman test and pairwise post-hoc tests
     (Wilcoxon-Holm, Nemenyi); with --against, each family against one reference, task by task."""
     with _user_errors():
-        from benchbench.compare import compare as compare_families, render
-        from benchbench.console import console as make_console
-        from benchbench.planning import parse_names
-        from benchbench.results import StorageSpec
+        from benchbench.analysis.compare import compare as compare_families
+        from benchbench.registry import parse_names
+        from benchbench.render.compare import FORMATS, render
+        from benchbench.render.console import console as make_console
 
-        if format not in ("table", "csv", "markdown", "json"):
-            raise BenchError(f"unknown format {format!r}; choose one of: table, csv, markdown, json")
-        store = StorageSpec(results, storage)
+        if format not in FORMATS:
+            raise BenchError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
+        store = _store(results, storage)
         found = compare_families(store, task=task, model=parse_names(model, flag="--model"), budget=budget, against=against)
         view = "across" if against is None else "against"
         if found.tests.empty:
-            typer.echo(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first", err=format != "table")
+            typer.echo(_no_results(store), err=format != "table")
         if format != "table":
             sys.stdout.write(render(found, format, view=view))
             return
@@ -396,7 +415,11 @@ def list_(
     with _user_errors():
         if what not in (None, "models", "tasks", "baselines"):
             raise BenchError(f"cannot list {what!r}; choose one of: models, tasks, baselines")
-        from benchbench.catalog import describe_baselines, describe_models, describe_tasks
+        from benchbench.render.catalog import (
+            describe_baselines,
+            describe_models,
+            describe_tasks,
+        )
 
         kinds = (("models", describe_models), ("tasks", describe_tasks), ("baselines", describe_baselines))
         for kind, describe in kinds:
@@ -422,11 +445,12 @@ def importance(
 ) -> None:
     """Rank the hyperparameters of a search study by fANOVA importance (over its complete trials)."""
     with _user_errors():
-        from benchbench.console import console
-        from benchbench.importance import importance_table
-        from benchbench.results import StorageSpec
+        from benchbench.analysis.importance import study_importances
+        from benchbench.render.console import console
+        from benchbench.render.importance import render
 
-        console().print(importance_table(StorageSpec(results, storage), task=task, model=model, budget=budget))
+        name, importances = study_importances(_store(results, storage), task=task, model=model, budget=budget)
+        console().print(render(name, importances))
 
 
 @app.command()
@@ -441,14 +465,14 @@ def report(
 ) -> None:
     """Write one self-contained HTML report (works offline) of every study in the results folder (or --storage)."""
     with _user_errors():
-        from benchbench.report import write_report
-        from benchbench.results import StorageSpec
+        from benchbench.analysis.frame import read
+        from benchbench.render.report import write_report
 
         if against is not None:
             from benchbench.models import MODELS
 
             MODELS.get(against)  # an unknown name lists the valid ones
-        page = write_report(StorageSpec(results, storage), out or results / "report.html", against=against)
+        page = write_report(read(_store(results, storage)), out or results / "report.html", against=against)
         typer.echo(f"wrote {page}")
 
 
@@ -462,12 +486,13 @@ def dashboard(
     """Browse the studies in optuna-dashboard, an optional extra (pip install optuna-dashboard); Ctrl-C stops it."""
     with _user_errors():
         from benchbench.dashboard import serve
-        from benchbench.results import StorageSpec
 
-        serve(StorageSpec(results, storage), host=host, port=port)
+        serve(_store(results, storage), host=host, port=port)
 
 
-baseline_app = typer.Typer(help="Save the current results as the baseline `bench check` compares with.", no_args_is_help=True)
+baseline_app = typer.Typer(
+    help="Save the current results as the regression baseline file `bench check` compares with.", no_args_is_help=True
+)
 app.add_typer(baseline_app, name="baseline")
 
 
@@ -485,13 +510,12 @@ def baseline_save(
 ) -> None:
     """Write each task x budget x family's test value (mean over seeds) with its tolerance as a baseline."""
     with _user_errors():
-        from benchbench.check import parse_tolerance, save_baseline
-        from benchbench.planning import parse_names
-        from benchbench.results import StorageSpec
+        from benchbench.analysis.check import parse_tolerance, save_baseline
+        from benchbench.registry import parse_names
 
         path = out or results / "baselines" / "baseline.json"
         cells = save_baseline(
-            StorageSpec(results, storage), path, task=task, model=parse_names(model, flag="--model"),
+            _store(results, storage), path, task=task, model=parse_names(model, flag="--model"),
             tolerance=parse_tolerance(tolerance) if tolerance is not None else None,
         )  # fmt: skip
         typer.echo(f"wrote {path}: {len(cells)} cells ({', '.join(c.name for c in cells)})")
@@ -503,8 +527,8 @@ def baseline_table(
 ) -> None:
     """Print a saved baseline as one Markdown table: families, best naive baseline, published figures."""
     with _user_errors():
-        from benchbench.check import load_baseline
-        from benchbench.summary import results_table
+        from benchbench.analysis.check import load_baseline
+        from benchbench.render.results_table import results_table
 
         typer.echo(results_table(load_baseline(baseline)), nl=False)
 
@@ -520,11 +544,11 @@ def check(
     Exit 0 when every cell is within its tolerance, 1 when any regressed (worse in its metric's
     direction beyond it), 2 on a bad baseline file or a result that is missing."""
     with _user_errors():
-        from benchbench.check import check_results, render_check
-        from benchbench.console import console
-        from benchbench.results import StorageSpec
+        from benchbench.analysis.check import check_results
+        from benchbench.render.check import render_check
+        from benchbench.render.console import console
 
-        outcome = check_results(baseline, StorageSpec(results, storage))
+        outcome = check_results(baseline, _store(results, storage))
         console().print(render_check(outcome))
         if outcome.missing:
             raise outcome.missing_error()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchbench.errors import BenchError
-from benchbench.results import StorageSpec
+from benchbench.store.storage import StorageSpec
 
 __all__ = ["serve"]
 

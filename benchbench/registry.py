@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from benchbench.errors import BenchError
 
-__all__ = ["Registry", "first_line"]
+__all__ = ["Registry", "first_line", "parse_names"]
 
 T = TypeVar("T")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")  # a task or family name
 
 
 def first_line(doc: str | None) -> str:
@@ -59,3 +61,15 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def parse_names(text: str | None, *, flag: str) -> list[str] | None:
+    """A comma-separated list of names (`lstm,gru`), or None for no filter; BenchError when malformed
+    (an empty item, a space or a character no family name has)."""
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    bad = next((name for name in names if not _NAME.fullmatch(name)), None)
+    if bad is not None:
+        raise BenchError(f"{flag} takes names separated by commas, e.g. lstm,gru; got {text!r}")
+    return names

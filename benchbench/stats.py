@@ -13,7 +13,17 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Summary", "paired", "summarize", "welch"]
+__all__ = ["Summary", "is_finite", "is_missing", "paired", "summarize", "welch"]
+
+
+def is_finite(value: object) -> bool:
+    """A real number (not a bool) that is neither NaN nor infinite."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_missing(value: object) -> bool:
+    """None, pandas' NA or NaN: a figure without a value."""
+    return value is None or type(value).__name__ == "NAType" or (isinstance(value, float) and math.isnan(value))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from benchbench.sweep import FixedConfig, parse_overrides, train_fixed
+from benchbench.sweep.config import FixedConfig, parse_overrides
+from benchbench.sweep.run import train_fixed
 from benchbench.tasks import load_task
 
 PRESETS = {"zaremba-small": ("ptb", "lstm"), "lstnet-gru": ("exchange-rate", "gru")}  # preset -> (task, family)
@@ -43,7 +44,7 @@ def main() -> None:
     )
     _, run = train_fixed(config, show_progress=not args.json)
 
-    from benchbench.leaderboard import BASELINE, collect
+    from benchbench.analysis.leaderboard import BASELINE, collect
 
     frame = collect(results)
     naive = {row["model"]: row["test"] for _, row in frame[frame["kind"] == BASELINE].iterrows()}

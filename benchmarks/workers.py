@@ -22,7 +22,7 @@ from pathlib import Path
 
 import optuna
 
-from benchbench.results import open_storage
+from benchbench.store.storage import open_storage
 
 
 def measure(jobs: int, trials: int, epochs: int, model: str) -> dict:

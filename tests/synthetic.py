@@ -1,5 +1,7 @@
-"""Synthetic results for the leaderboard and check tests: studies written straight into the journal
-storage with the attributes docs/results.md defines, no training."""
+"""Synthetic results for every test of what reads results (leaderboard, compare, check, importance,
+report): studies and trials written straight into the journal storage with the attributes
+docs/results.md defines, no training. `add_study`/`add_trial` build one study trial by trial;
+`study`/`seeds` build a whole study with its evaluation in one call."""
 
 from __future__ import annotations
 
@@ -11,7 +13,113 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from .studies import add_study
+from benchbench.store.names import study_name
+from benchbench.store.storage import open_storage
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+# The search space of the synthetic trials (floats: each continuous, as most of a real search space).
+SPACE = {
+    "lr": FloatDistribution(1e-4, 1e-1, log=True),
+    "hidden_size": FloatDistribution(16, 256),
+    "dropout": FloatDistribution(0.0, 0.5),
+}
+
+
+def add_study(
+    results: Path,
+    *,
+    task: str = "adding",
+    model: str = "lstm",
+    budget: str = "default",
+    options: dict[str, Any] | None = None,
+    kind: str | None = "search",
+    metric: str = "mse",
+    direction: str | None = None,
+    **extra: Any,
+) -> optuna.Study:
+    """An empty study named as `bench run` names it, with the user attributes every kind of study
+    carries (`extra` adds or overrides them); the direction defaults to the metric's own.
+    `kind=None` writes a study from before kinds existed."""
+    from benchbench.metrics import METRICS
+
+    name = study_name(task, model, budget, options) + ("/eval" if kind == "eval" else "")
+    direction = direction or METRICS.get(metric).direction
+    results.mkdir(parents=True, exist_ok=True)
+    study = optuna.create_study(storage=open_storage(results), study_name=name, direction=direction)
+    attrs = {
+        "kind": kind, "task": task, "task_options": options or {}, "model": model, "budget": budget,
+        "metric": metric, "direction": direction, "units": "", "extra_metrics": [],
+        "tolerance": {"relative": 0.1}, **extra,
+    }  # fmt: skip
+    if kind == "eval":
+        attrs["search_study"] = study_name(task, model, budget, options)
+    for key, value in attrs.items():
+        if not (key == "kind" and value is None):
+            study.set_user_attr(key, value)
+    return study
+
+
+def add_baselines(
+    results: Path,
+    scores: dict[str, tuple[float, float]],
+    *,
+    task: str = "adding",
+    budget: str = "default",
+    options: dict[str, Any] | None = None,
+    metric: str = "mse",
+) -> optuna.Study:
+    """The naive baselines' study of task x budget as `bench run` stores it: one complete trial per
+    baseline label (e.g. `constant[value=1]`) with its (validation, test) score."""
+    study = add_study(results, task=task, model="baselines", budget=budget, options=options, kind="baseline", metric=metric)
+    for label, (val, test) in scores.items():
+        name, _, rest = label.partition("[")
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=val,
+                user_attrs={"baseline": label, "name": name, "options": {}, "val": val, "test": test, "wall_time": 0.01},
+            )
+        )
+    return study
+
+
+def add_trial(
+    study: optuna.Study,
+    params: dict[str, float],
+    value: float | None,
+    *,
+    state: TrialState = TrialState.COMPLETE,
+    **attrs: Any,
+) -> None:
+    """A finished trial with `params` (from SPACE) and the user attributes of docs/results.md; `attrs`
+    overrides or adds to them (e.g. rank= and source_trial= for an eval trial)."""
+    user_attrs = {
+        "val": value, "test": None if value is None else value * 1.1, "params": 1000, "epochs": 3,
+        "best_epoch": 2, "wall_time": 1.0, "device": "cpu", "seed": len(study.trials), "hparams": dict(params),
+        **attrs,
+    }  # fmt: skip
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=params,
+            distributions={name: SPACE[name] for name in params},
+            value=value if state == TrialState.COMPLETE else None,
+            state=state,
+            user_attrs=user_attrs,
+        )
+    )
+
+
+def write_log(results: Path, study: optuna.Study, number: int, values: list[float]) -> Path:
+    """A Lightning-style CSV log of trial `number`: one validation and one training row per epoch."""
+    metric = study.user_attrs["metric"]
+    folder = results / "logs" / study.study_name / f"trial_{number}"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [f"epoch,step,train_loss,val_{metric}"]
+    for epoch, value in enumerate(values):
+        lines += [f"{epoch},{epoch * 4 + 3},,{value}", f"{epoch},{epoch * 4 + 3},{value * 2},"]
+    path = folder / "metrics.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def study(

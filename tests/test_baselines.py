@@ -14,11 +14,12 @@ from benchbench.cli import app
 from benchbench.data.registry import Splits
 from benchbench.errors import BenchError
 from benchbench.heads import HEADS
-from benchbench.leaderboard import collect, render
+from benchbench.analysis.leaderboard import collect
+from benchbench.render.leaderboard import render
 from benchbench.tasks import BaselineSpec, load_task, task_names
-from tests.studies import add_baselines
+from tests.synthetic import add_baselines
 from tests.synthetic import seeds, study
-from tests.test_matrix import smoke_data
+from tests.sweep.test_matrix import smoke_data
 
 runner = CliRunner()
 

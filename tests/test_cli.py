@@ -12,8 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from benchbench.cli import app
-from benchbench.leaderboard import COLUMNS
-from benchbench.results import JOURNAL, open_storage
+from benchbench.analysis.leaderboard import COLUMNS
+from benchbench.store.storage import JOURNAL, open_storage
 
 runner = CliRunner()
 

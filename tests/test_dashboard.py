@@ -7,7 +7,7 @@ from optuna.storages import JournalStorage
 from typer.testing import CliRunner
 
 from benchbench.cli import app
-from tests.studies import add_study
+from tests.synthetic import add_study
 
 runner = CliRunner()
 

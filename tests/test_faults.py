@@ -319,7 +319,7 @@ def test_a_bad_number_is_one_line_and_writes_nothing(results, option, value, wor
 def test_zero_is_allowed_where_it_means_something(option):
     """--seeds 0 skips the evaluation, --jobs 0 only plans, --threads 0 is torch's choice: no error
     before anything runs (checked by validation alone, to keep this cheap)."""
-    from benchbench.planning import SweepConfig, validate
+    from benchbench.sweep.config import SweepConfig, validate
 
     validate(SweepConfig(task="adding", model="lstm", budget="smoke", **{option[2:]: 0}))
 
@@ -408,7 +408,7 @@ def test_a_filter_that_matches_no_result_is_one_line(copy_of_finished, args, wor
 
 @pytest.mark.parametrize("task, model, preset", [("exchange-rate", "gru", "lstnet-gru"), ("ptb", "lstm", "zaremba-small")])
 def test_the_shipped_presets_pass_the_checks(task, model, preset):
-    from benchbench.planning import FixedConfig, validate
+    from benchbench.sweep.config import FixedConfig, validate
     from benchbench.tasks import load_task
 
     assert preset in load_task(task).presets
@@ -557,7 +557,8 @@ def test_two_runs_of_the_same_cell_at_once_run_the_plan_exactly_once(tmp_path, s
     import optuna
     from optuna.trial import TrialState
 
-    from benchbench.results import counted_trials, open_storage
+    from benchbench.store.trials import counted_trials
+    from benchbench.store.storage import open_storage
 
     results = tmp_path / "results"
     url = f"sqlite:///{tmp_path / 'db ü' / 'studies.db'}" if storage == "sqlite" else None
@@ -629,7 +630,7 @@ def _ctrl_c_in_a_terminal(args: list[str], *, after: bytes, timeout: float = 120
 def _trials(results: Path, name: str):
     import optuna
 
-    from benchbench.results import open_storage
+    from benchbench.store.storage import open_storage
 
     return optuna.load_study(study_name=name, storage=open_storage(results)).get_trials(deepcopy=False)
 
@@ -637,7 +638,7 @@ def _trials(results: Path, name: str):
 def test_ctrl_c_in_a_terminal_stops_within_seconds_and_the_same_command_continues(tmp_path):
     from optuna.trial import TrialState
 
-    from benchbench.results import counted_trials
+    from benchbench.store.trials import counted_trials
 
     results = tmp_path / "results"
     command = ["run", *INTERRUPTIBLE, "--results", str(results)]
@@ -761,7 +762,8 @@ def test_a_full_disk_stops_the_run_in_one_line_and_the_same_command_continues(tm
     import optuna
     from optuna.trial import TrialState
 
-    from benchbench.results import counted_trials, open_storage
+    from benchbench.store.trials import counted_trials
+    from benchbench.store.storage import open_storage
 
     if os.geteuid() != 0:
         pytest.skip("a small filesystem of its own needs root (a tmpfs in a private mount namespace)")

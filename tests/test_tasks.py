@@ -7,7 +7,7 @@ from benchbench.heads import HEADS
 from benchbench.metrics import METRICS
 from benchbench.models import MODELS
 from benchbench.tasks import load_task, task_names
-from tests.test_matrix import smoke_data
+from tests.sweep.test_matrix import smoke_data
 
 TASKS = task_names()
 

@@ -1,0 +1,298 @@
+"""Regression checks: save the leaderboard's numbers as a regression baseline file, compare later
+results against it. (Not to be confused with a task's naive baselines, which are predictors.)
+
+A regression baseline file is a JSON file (docs/results.md, "Baseline JSON") with one cell per task x budget x
+family: the metric and its direction, the value (the test mean over seeds, else the single test
+value) and a tolerance. `bench check` recomputes every cell from the results folder; a cell has
+*regressed* when it moved in the metric's bad direction by more than its tolerance. Moving the good
+way is fine (`improved` when beyond the tolerance).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchbench.analysis.leaderboard import collect
+from benchbench.errors import BenchError
+from benchbench.store.storage import StorageSpec
+from benchbench.tasks import DEFAULT_TOLERANCE, as_tolerance
+
+__all__ = [
+    "DEFAULT_TOLERANCE", "FORMAT", "VERSION", "Cell", "Comparison", "Outcome", "check_results", "load_baseline",
+    "IMPROVED", "MISSING", "OK", "REGRESSED", "parse_tolerance", "save_baseline",
+]  # fmt: skip
+
+FORMAT = "benchbench-baseline"  # the file's `format`, so that any other JSON is refused at once
+VERSION = 1
+OK, IMPROVED, REGRESSED, MISSING = "ok", "improved", "REGRESSED", "missing"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One task x budget x family of a baseline."""
+
+    task: str  # with changed dataset options, e.g. electricity[horizon=24]
+    budget: str
+    model: str
+    metric: str
+    direction: str  # minimize | maximize
+    units: str
+    value: float  # test mean over seeds, or the single test value
+    n_seeds: int  # test values behind `value`
+    tolerance: dict[str, float]  # {"relative": r} or {"absolute": a}
+    kind: str = "model"  # model (a family's result) or baseline (a naive baseline's, computed)
+    ci_low: float | None = None  # 95% t interval of the test mean over seeds, when there are seeds
+    ci_high: float | None = None
+    wall_time: float | None = None  # seconds the cell's search and evaluation took
+
+    @property
+    def name(self) -> str:
+        return f"{self.task}/{self.model}/{self.budget}" + (" (naive)" if self.kind == "baseline" else "")
+
+    @property
+    def allowed(self) -> float:
+        """How far the value may move the bad way before it counts as a regression."""
+        ((kind, amount),) = self.tolerance.items()
+        return amount * abs(self.value) if kind == "relative" else amount
+
+
+def parse_tolerance(text: str) -> dict[str, float]:
+    """`relative=0.05` or `absolute=0.01` as a tolerance; BenchError otherwise."""
+    kind, _, amount = text.partition("=")
+    try:
+        tolerance = as_tolerance({kind.strip(): float(amount)})
+    except ValueError:
+        tolerance = None
+    if tolerance is None:
+        raise BenchError(
+            f"--tolerance takes relative=R or absolute=A with a number >= 0, e.g. relative=0.05; got {text!r}"
+        )
+    return tolerance
+
+
+def _value(row: pd.Series) -> float | None:
+    """The number a cell compares: the test mean over seeds, else the single test value."""
+    for key in ("test_mean", "test"):
+        value = row[key]
+        if value is not None and value is not pd.NA and isinstance(value, int | float) and math.isfinite(value):
+            return float(value)
+    return None
+
+
+def _optional(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def _valid_tolerance(raw: Any) -> bool:
+    return as_tolerance(raw) is not None
+
+
+def save_baseline(
+    where: StorageSpec | Path,
+    out: Path,
+    *,
+    task: str | None = None,
+    model: list[str] | None = None,
+    tolerance: dict[str, float] | None = None,
+) -> list[Cell]:
+    """Write the current results of a storage as a baseline to `out` (atomically) and return its
+    cells. Each cell's tolerance is `tolerance` when given, else its study's (from the task spec's
+    `[check] tolerance`), else DEFAULT_TOLERANCE."""
+    from benchbench import __version__
+    from benchbench.atomic import write_text_atomic
+
+    store = StorageSpec.of(where)
+    cells = []
+    for _, row in collect(store, task=task, model=model, strict=True).iterrows():
+        value = _value(row)
+        if value is None:  # no finished trial yet: nothing to hold later results to
+            continue
+        own = row["tolerance"] if _valid_tolerance(row["tolerance"]) else DEFAULT_TOLERANCE
+        cells.append(
+            Cell(
+                task=row["task"], budget=row["budget"], model=row["model"], metric=row["metric"],
+                direction=row["direction"], units=row["units"] or "", value=value, n_seeds=int(row["n_seeds"]),
+                tolerance={k: float(v) for k, v in (tolerance or own).items()}, kind=row["kind"],
+                ci_low=_optional(row["test_ci_low"]), ci_high=_optional(row["test_ci_high"]),
+                wall_time=_optional(row["wall_time"]),
+            )
+        )  # fmt: skip
+    if not cells:
+        raise BenchError(f"no finished results in {store.label} to save as a baseline; run `bench run` first")
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "provenance": {"benchbench": __version__, "created": datetime.now(UTC).isoformat(timespec="seconds")},
+        "cells": [asdict(cell) for cell in cells],
+    }
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out, json.dumps(document, indent=2) + "\n")
+    except OSError as err:
+        raise BenchError(f"cannot write baseline {out} ({err.strerror}); pass --out FILE") from None
+    return cells
+
+
+_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "task": (str, "a string"),
+    "budget": (str, "a string"),
+    "model": (str, "a string"),
+    "metric": (str, "a string"),
+    "direction": (str, "minimize or maximize"),
+    "units": (str, "a string"),
+    "value": ((int, float), "a finite number"),
+    "n_seeds": (int, "an integer"),
+    "tolerance": (dict, '{"relative": R} or {"absolute": A}'),
+}
+
+
+def load_baseline(path: Path) -> list[Cell]:
+    """The cells of a baseline file; BenchError (one line) when it is missing, not JSON or not a baseline."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BenchError(f"baseline {path} does not exist; create it with `bench baseline save --out {path}`") from None
+    except OSError as err:
+        raise BenchError(f"cannot read baseline {path} ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise BenchError(f"baseline {path} is not valid JSON (not UTF-8 text at byte {err.start})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise BenchError(f"baseline {path} is not valid JSON (line {err.lineno}: {err.msg})") from None
+
+    def wrong(what: str) -> BenchError:
+        return BenchError(f"baseline {path} is not a {FORMAT} file version {VERSION}: {what}")
+
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise wrong(f'expected an object with "format": "{FORMAT}"')
+    if document.get("version") != VERSION:
+        raise wrong(f"unsupported version {document.get('version')!r}")
+    raw_cells = document.get("cells")
+    if not isinstance(raw_cells, list) or not raw_cells:
+        raise wrong('"cells" must be a non-empty list')
+    cells = []
+    for i, raw in enumerate(raw_cells):
+        if not isinstance(raw, dict):
+            raise wrong(f"cells[{i}] must be an object")
+        for key, (types, expected) in _FIELDS.items():
+            value = raw.get(key)
+            ok = isinstance(value, types) and not isinstance(value, bool)
+            ok = ok and {
+                "direction": lambda v: v in ("minimize", "maximize"),
+                "value": math.isfinite,
+                "n_seeds": lambda v: v >= 0,
+                "tolerance": _valid_tolerance,
+            }.get(key, lambda v: True)(value)
+            if not ok:
+                raise wrong(f"cells[{i}].{key} must be {expected}, got {value!r}")
+        kind = raw.get("kind", "model")  # files written before naive baselines have model cells only
+        if kind not in ("model", "baseline"):
+            raise wrong(f"cells[{i}].kind must be model or baseline, got {kind!r}")
+        extra = {key: _optional(raw.get(key)) for key in ("ci_low", "ci_high", "wall_time")}  # optional figures
+        cells.append(Cell(**{key: raw[key] for key in _FIELDS}, kind=kind, **extra))
+    return cells
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A baseline cell against its value now (None when the results hold none)."""
+
+    cell: Cell
+    now: float | None
+    n_seeds: int | None
+    status: str  # ok | improved | REGRESSED | missing
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.now is None else self.now - self.cell.value
+
+    def change(self) -> str:
+        """The signed change, relative (`+12%`) unless the baseline is 0."""
+        if self.delta is None:
+            return "—"
+        if self.delta == 0:
+            return "0%"  # reproduced exactly
+        if self.cell.value == 0:
+            return f"{self.delta:+.4g}"
+        percent = 100 * self.delta / abs(self.cell.value)
+        return f"{percent:+.0f}%" if abs(percent) >= 10 else f"{percent:+.1f}%"
+
+    def tolerance(self) -> str:
+        ((kind, amount),) = self.cell.tolerance.items()
+        return f"{100 * amount:g}%" if kind == "relative" else f"±{amount:g}"
+
+    def describe(self) -> str:
+        """E.g. `adding/lstm/smoke mse 0.001 -> 0.02 (+1900%, tolerance 10%)`."""
+        now = "—" if self.now is None else f"{self.now:.4g}"
+        change = f"{self.change()}, tolerance {self.tolerance()}"
+        return f"{self.cell.name} {self.cell.metric} {self.cell.value:.4g} -> {now} ({change})"
+
+
+def _status(cell: Cell, now: float) -> str:
+    worse = now - cell.value if cell.direction == "minimize" else cell.value - now  # > 0: moved the bad way
+    if worse > cell.allowed:
+        return REGRESSED
+    return IMPROVED if -worse > cell.allowed else OK
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Every baseline cell compared; what `bench check` prints and exits with."""
+
+    baseline: Path
+    results: str  # where the results were read: the storage's label
+    comparisons: list[Comparison]
+
+    @property
+    def regressed(self) -> list[Comparison]:
+        return [c for c in self.comparisons if c.status == REGRESSED]
+
+    @property
+    def missing(self) -> list[Comparison]:
+        return [c for c in self.comparisons if c.status == MISSING]
+
+    def missing_error(self) -> BenchError:
+        names = ", ".join(c.cell.name for c in self.missing)
+        return BenchError(
+            f"no result in {self.results} for {names} (in baseline {self.baseline}); "
+            "run it again or save a new baseline with `bench baseline save`"
+        )
+
+    def regressed_line(self) -> str:
+        return "regressed: " + "; ".join(c.describe() for c in self.regressed)
+
+
+def check_results(baseline: Path, where: StorageSpec | Path) -> Outcome:
+    """Compare the results in a storage with the baseline file; BenchError on a bad baseline file,
+    on results that hold none of it, or on a cell whose metric changed."""
+
+    cells = load_baseline(baseline)
+    store = StorageSpec.of(where)
+    frame = collect(store)
+    if frame.empty:
+        raise BenchError(
+            f"no results in {store.label}; the baseline {baseline} expects {len(cells)} (e.g. {cells[0].name})"
+        )
+    rows = {(row["task"], row["budget"], row["model"], row["kind"]): row for _, row in frame.iterrows()}
+    comparisons = []
+    for cell in cells:
+        row = rows.get((cell.task, cell.budget, cell.model, cell.kind))
+        now = None if row is None else _value(row)
+        if now is None:
+            comparisons.append(Comparison(cell, None, None, MISSING))
+            continue
+        if (row["metric"], row["direction"]) != (cell.metric, cell.direction):
+            raise BenchError(
+                f"{cell.name}: the baseline measures {cell.metric} ({cell.direction}), the results now "
+                f"{row['metric']} ({row['direction']}); save a new baseline with `bench baseline save`"
+            )
+        comparisons.append(Comparison(cell, now, int(row["n_seeds"]), _status(cell, now)))
+    return Outcome(baseline, store.label, comparisons)

@@ -1,0 +1,401 @@
+"""Which family wins across tasks, and by how much against a reference family. Reads results; never trains.
+
+Two views of the leaderboard's family rows (analysis/leaderboard.py), each budget on its own:
+
+- across tasks, as benchmark papers compare classifiers over datasets (Demšar 2006; Benavoli et al.
+  2016): each family's average rank over the tasks where every compared family has a result (ranked
+  by the test mean of the selected configuration, in each task's own direction; ties share the
+  average rank), the Friedman test over those ranks, and pairwise post-hoc tests: Wilcoxon's
+  signed-rank test over tasks of the relative differences, Holm-corrected, and Nemenyi's test with
+  its critical difference (scikit-posthocs). A family without a result on a task most families ran
+  is left out (the test keeps its tasks); a task fewer than half of the families ran is left out.
+  With too few tasks for a test to reach p < 0.05 even when every task agrees, the test is not run
+  and one line says so.
+- against a reference family (Greff et al. 2017): per task, each family's difference from the
+  reference in the task's units and in percent, a t-test over the evaluation seeds, Holm-corrected
+  across every comparison of the budget, and a verdict. Evaluation seeds are the same for every
+  family (seed + 10000 + i), so where both sides have two or more seeds in common the paired t-test
+  (scipy.stats.ttest_rel) decides; elsewhere Welch's t-test does; the `test` column says which.
+
+Every view is a DataFrame of `Comparison`; rich tables, CSV, Markdown and JSON are renderings of them
+(render/compare.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchbench.analysis.frame import read
+from benchbench.analysis.leaderboard import MODEL, leaderboard
+from benchbench.errors import BenchError
+from benchbench.registry import parse_names
+from benchbench.stats import is_finite
+from benchbench.store.storage import StorageSpec
+
+__all__ = [
+    "AGAINST_COLUMNS", "ALPHA", "BETTER", "MIN_TASKS", "PAIR_COLUMNS", "RANK_COLUMNS", "SAME", "TEST_COLUMNS", "WORSE",
+    "Comparison", "analyse", "compare", "default_reference",
+]  # fmt: skip
+
+ALPHA = 0.05  # significance level of every test and of the critical difference
+MIN_TASKS = 3  # below this the Friedman test's chi-square approximation means nothing
+
+RANK_COLUMNS = ["budget", "model", "avg_rank", "n_tasks", "task_ranks"]
+PAIR_COLUMNS = [
+    "budget", "model", "versus", "model_rank", "versus_rank", "rank_diff", "n_tasks", "wins", "ties", "losses",
+    "p_wilcoxon", "p_wilcoxon_holm", "p_nemenyi", "critical_difference", "beyond_cd", "verdict",
+]  # fmt: skip
+TEST_COLUMNS = [
+    "budget", "n_tasks", "n_families", "tasks", "families", "friedman_statistic", "friedman_p",
+    "critical_difference", "friedman_note", "wilcoxon_note",
+]  # fmt: skip
+LEFT_OUT_COLUMNS = ["budget", "view", "kind", "name", "reason"]
+AGAINST_COLUMNS = [
+    "budget", "task", "model", "reference", "metric", "direction", "units", "mean", "reference_mean", "diff",
+    "diff_pct", "n_seeds", "reference_seeds", "n_paired", "p_welch", "p_paired", "test", "p_value", "p_holm", "verdict",
+]  # fmt: skip
+
+BETTER, WORSE, SAME = "significantly better", "significantly worse", "no significant difference"
+TOO_FEW_SEEDS = "too few seeds"  # fewer than 2 on a side: no test
+TOO_FEW_TASKS = "too few tasks"
+PAIRED, WELCH = "paired t", "Welch t"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The two views of one results folder, one DataFrame each (columns as named above)."""
+
+    ranks: pd.DataFrame  # RANK_COLUMNS: a compared family's average rank per budget
+    pairwise: pd.DataFrame  # PAIR_COLUMNS: each pair of compared families per budget, better-ranked first
+    tests: pd.DataFrame  # TEST_COLUMNS: the Friedman test per budget, or why it was not run
+    left_out: pd.DataFrame  # LEFT_OUT_COLUMNS: families and tasks left out of a view, with the reason
+    against: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=AGAINST_COLUMNS))
+    reference: str | None = None  # the family `against` compares with
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def default_reference(models: Sequence[str]) -> str | None:
+    """The family the report compares with when none is asked for: `peephole`, Greff et al.'s
+    vanilla LSTM and the baseline of its variants, else `lstm`; None when neither has results."""
+    return next((m for m in ("peephole", "lstm") if m in models), None)
+
+
+def compare(
+    where: StorageSpec | Path,
+    *,
+    task: str | Sequence[str] | None = None,
+    model: Sequence[str] | None = None,
+    budget: str | None = None,
+    against: str | None = None,
+) -> Comparison:
+    """Compare the families in a storage (a results folder's journal, or an RDB URL) across tasks
+    and, with `against`, with that family.
+
+    `task` (a name, a comma-separated list or a list), `model` and `budget` keep only those rows (the reference family is kept whatever `model`
+    says). An unknown family for `against`, or one without results, is a BenchError; so is a budget
+    without results."""
+    if isinstance(task, str):
+        task = parse_names(task, flag="--task")
+    if against is not None:
+        from benchbench.models import MODELS
+
+        MODELS.get(against)  # an unknown name lists the valid ones
+        if model is not None and against not in model:
+            model = [*model, against]
+    results = read(StorageSpec.of(where), task=task, model=model, strict=True)
+    frame = _models_only(leaderboard(results))
+    if budget is not None:
+        budgets = sorted(frame["budget"].unique())
+        frame = frame[frame["budget"] == budget]
+        if frame.empty and budgets:
+            raise BenchError(f"no results at budget {budget!r}; budgets with results: {', '.join(budgets)}")
+    if against is not None and not frame.empty and against not in set(frame["model"]):
+        found = ", ".join(sorted(set(frame["model"])))
+        raise BenchError(f"no results of {against} to compare with; families with results: {found}")
+    seeds = {}
+    if against is not None and not frame.empty:
+        seeds = results.evaluation_seeds(frame)
+    return analyse(frame, seeds, against=against)
+
+
+def _models_only(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["kind"] == MODEL].reset_index(drop=True) if "kind" in frame.columns else frame
+
+
+def analyse(
+    frame: pd.DataFrame, seeds: dict[tuple[str, str, str], dict[int, float]] | None = None, *, against: str | None = None
+) -> Comparison:
+    """Both views of leaderboard rows `frame` (columns of `leaderboard.COLUMNS`); `seeds` as
+    `ResultSet.evaluation_seeds` reads them, needed only with `against`."""
+    frame = _models_only(frame)
+    if "test_mean" not in frame.columns:  # a leaderboard from before the final evaluation over seeds
+        frame = frame.assign(test_mean=frame["test"], n_seeds=1)
+    ranks, pairs, tests, left = [], [], [], []
+    against_rows: list[dict[str, Any]] = []
+    for budget, group in frame.groupby("budget", sort=True):
+        r, p, t, lo = _across(group, str(budget))
+        ranks += r
+        pairs += p
+        tests.append(t)
+        left += lo
+        if against is not None:
+            a, lo = _against(group, str(budget), against, seeds or {})
+            against_rows += a
+            left += lo
+    return Comparison(
+        ranks=pd.DataFrame(ranks, columns=RANK_COLUMNS),
+        pairwise=pd.DataFrame(pairs, columns=PAIR_COLUMNS),
+        tests=pd.DataFrame(tests, columns=TEST_COLUMNS),
+        left_out=pd.DataFrame(left, columns=LEFT_OUT_COLUMNS),
+        against=pd.DataFrame(against_rows, columns=AGAINST_COLUMNS),
+        reference=against,
+    )
+
+
+# --- across tasks ----------------------------------------------------------------------------------
+
+
+def _keys(group: pd.DataFrame) -> pd.DataFrame:
+    """tasks x families of the test mean, negated where higher is better: smaller is better everywhere."""
+    sign = group["direction"].map({"minimize": 1.0, "maximize": -1.0})
+    keyed = group.assign(_key=pd.to_numeric(group["test_mean"], errors="coerce") * sign)
+    return keyed.pivot_table(index="task", columns="model", values="_key", aggfunc="first", dropna=False).sort_index()
+
+
+def _select(keys: pd.DataFrame, budget: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The complete block of tasks x families the test runs on, and what was left out and why."""
+    left: list[dict[str, Any]] = []
+    families = sorted(keys.columns)
+    present = keys.notna()
+    need = max(2, math.ceil(len(families) / 2))
+    tasks = []
+    for task in keys.index:
+        ran = [f for f in families if present.at[task, f]]
+        if len(ran) >= need:
+            tasks.append(task)
+        elif ran:  # a task nobody has a result on is no news
+            why = f"only {', '.join(ran)} of the {len(families)} families {'has' if len(ran) == 1 else 'have'} a result"
+            left.append({"budget": budget, "view": "across", "kind": "task", "name": task, "reason": why})
+    kept = []
+    for family in families:
+        missing = [t for t in tasks if not present.at[t, family]]
+        if missing:
+            hint = f"bench run --task {','.join(missing)} --model {family} --budget {budget}"
+            why = f"no result on {', '.join(missing)} (run `{hint}`)"
+            left.append({"budget": budget, "view": "across", "kind": "family", "name": family, "reason": why})
+        elif tasks:
+            kept.append(family)
+    return keys.loc[tasks, kept], left
+
+
+def _friedman_floor(n_tasks: int, k: int) -> float:
+    """The smallest p the Friedman test can give with `n_tasks` x `k` families: every task ranking
+    them the same way (statistic N(k-1))."""
+    from scipy.stats import chi2
+
+    return float(chi2.sf(n_tasks * (k - 1), k - 1))
+
+
+def _wilcoxon_floor(n_tasks: int) -> float:
+    """The smallest two-sided p of Wilcoxon's signed-rank test over `n_tasks` differences."""
+    return 2.0 / 2**n_tasks
+
+
+def _across(group: pd.DataFrame, budget: str) -> tuple[list, list, dict, list]:
+    """Average ranks over the tasks every compared family ran, and the tests across tasks."""
+    block, left = _select(_keys(group), budget)
+    n, k = block.shape
+    tasks, families = list(block.index), list(block.columns)
+    test = dict.fromkeys(TEST_COLUMNS)
+    test.update(budget=budget, n_tasks=n, n_families=k, tasks=tasks, families=families)
+    if k < 2 or n == 0:
+        test["friedman_note"] = "fewer than two families have results on the same tasks: nothing to compare"
+        return [], [], test, left
+    ranks = block.rank(axis=1, method="average")  # 1 = best on the task
+    average = ranks.mean(axis=0).sort_values(kind="stable")
+    rank_rows = [
+        {"budget": budget, "model": f, "avg_rank": float(average[f]), "n_tasks": n,
+         "task_ranks": {t: float(ranks.at[t, f]) for t in tasks}}
+        for f in average.index
+    ]  # fmt: skip
+    nemenyi = _friedman(block, ranks, test)
+    pair_rows = _pairs(block, average, test, nemenyi, budget)
+    return rank_rows, pair_rows, test, left
+
+
+def _friedman(block: pd.DataFrame, ranks: pd.DataFrame, test: dict[str, Any]) -> pd.DataFrame | None:
+    """The Friedman test over the tasks x families `block` (its ranks `ranks`), Nemenyi's post-hoc test
+    with its critical difference (Demšar 2006, section 3.2.2), or why not: fills `test`; returns the
+    Nemenyi p-values, or None."""
+    import numpy as np
+    from scipy import stats
+
+    n, k = block.shape
+    families = list(block.columns)
+    friedman_ok = n >= MIN_TASKS and k >= 3 and _friedman_floor(n, k) < ALPHA
+    if n < MIN_TASKS:  # one line for every test
+        test["friedman_note"] = (
+            f"too few tasks ({n}) for a test across tasks to mean anything (Friedman needs {MIN_TASKS} or more, "
+            f"Wilcoxon 6); ranks only: run more tasks"
+        )
+    elif k < 3:
+        test["friedman_note"] = "two families: the Friedman test needs three or more; see the pairwise Wilcoxon test"
+    elif not friedman_ok:
+        test["friedman_note"] = (
+            f"too few tasks ({n}) for the Friedman test to mean anything: even the same order of the {k} "
+            f"families on every task gives p ≥ {_friedman_floor(n, k):.2g}; run more tasks"
+        )
+    nemenyi = None
+    if friedman_ok:
+        if (ranks.nunique(axis=1) == 1).all():  # every family tied on every task: no difference at all
+            test.update(friedman_statistic=0.0, friedman_p=1.0)
+        else:
+            result = stats.friedmanchisquare(*(block[f].to_numpy() for f in families))
+            test.update(friedman_statistic=float(result.statistic), friedman_p=float(result.pvalue))
+        nemenyi = _nemenyi(block)
+        q = float(stats.studentized_range.ppf(1 - ALPHA, k, np.inf)) / math.sqrt(2)
+        test["critical_difference"] = q * math.sqrt(k * (k + 1) / (6 * n))
+    return nemenyi
+
+
+def _pairs(block: pd.DataFrame, average: pd.Series, test: dict[str, Any], nemenyi: pd.DataFrame | None, budget: str) -> list[dict[str, Any]]:
+    """Every pair of families, better-ranked first: wins, ties and losses over the tasks, Wilcoxon's
+    signed-rank test (Holm-corrected) where the number of tasks allows it, Nemenyi's p and whether the
+    ranks differ by more than the critical difference; fills `test`'s note on Wilcoxon."""
+    n = block.shape[0]
+    wilcoxon_ok = _wilcoxon_floor(n) < ALPHA
+    if not wilcoxon_ok and n >= MIN_TASKS:
+        test["wilcoxon_note"] = (
+            f"too few tasks ({n}) for the pairwise Wilcoxon test: its smallest p over {n} tasks is "
+            f"{_wilcoxon_floor(n):.2g}; it needs 6 or more"
+        )
+    pair_rows = []
+    order = list(average.index)
+    for i, a in enumerate(order):
+        for b in order[i + 1 :]:
+            diffs = _relative(block, a, b)
+            wins, losses = int((block[a] < block[b]).sum()), int((block[a] > block[b]).sum())
+            row = {
+                "budget": budget, "model": a, "versus": b, "model_rank": float(average[a]),
+                "versus_rank": float(average[b]), "rank_diff": float(average[b] - average[a]), "n_tasks": n,
+                "wins": wins, "ties": n - wins - losses, "losses": losses,
+                "p_wilcoxon": _wilcoxon(diffs) if wilcoxon_ok else None, "p_wilcoxon_holm": None,
+                "p_nemenyi": None if nemenyi is None else float(nemenyi.at[a, b]),
+                "critical_difference": test["critical_difference"], "beyond_cd": None, "verdict": None,
+                "_ahead": _median(diffs) > 0 or (_median(diffs) == 0 and sum(diffs) > 0),
+            }  # fmt: skip
+            if test["critical_difference"] is not None:
+                row["beyond_cd"] = bool(row["rank_diff"] > test["critical_difference"])
+            pair_rows.append(row)
+    for row, p in zip(pair_rows, _holm([r["p_wilcoxon"] for r in pair_rows])):
+        row["p_wilcoxon_holm"] = p
+        if p is None:
+            row["verdict"] = TOO_FEW_TASKS
+        else:
+            row["verdict"] = SAME if p >= ALPHA else BETTER if row.pop("_ahead") else WORSE
+        row.pop("_ahead", None)
+    return pair_rows
+
+
+def _nemenyi(block: pd.DataFrame) -> pd.DataFrame:
+    """Nemenyi's p-values between every two families (scikit-posthocs; rows are tasks, smaller is better)."""
+    import scikit_posthocs as sp
+
+    return sp.posthoc_nemenyi_friedman(block.reset_index(drop=True))
+
+
+def _relative(block: pd.DataFrame, a: str, b: str) -> list[float]:
+    """Per task, how much better `a` is than `b` relative to their mean magnitude (positive: `a`
+    better): tasks have their own metrics and units, so only relative differences are comparable."""
+    out = []
+    for x, y in zip(block[a], block[b]):
+        scale = (abs(x) + abs(y)) / 2
+        out.append((y - x) / scale if scale else 0.0)
+    return out
+
+
+def _median(values: list[float]) -> float:
+    import statistics
+
+    return statistics.median(values)
+
+
+def _wilcoxon(diffs: list[float]) -> float:
+    """Two-sided p of Wilcoxon's signed-rank test; zero differences are split between the signs
+    (Demšar 2006), and no difference at all is p = 1."""
+    import warnings
+
+    from scipy import stats
+
+    if all(d == 0 for d in diffs):
+        return 1.0
+    with warnings.catch_warnings():  # scipy warns that zeros or ties force the normal approximation
+        warnings.simplefilter("ignore", UserWarning)
+        return float(stats.wilcoxon(diffs, zero_method="zsplit").pvalue)
+
+
+def _holm(p_values: list[float | None]) -> list[float | None]:
+    """Holm's step-down correction of the p-values that exist (statsmodels); None stays None."""
+    from statsmodels.stats.multitest import multipletests
+
+    present = [i for i, p in enumerate(p_values) if p is not None]
+    out: list[float | None] = [None] * len(p_values)
+    if present:
+        corrected = multipletests([p_values[i] for i in present], alpha=ALPHA, method="holm")[1]
+        for i, p in zip(present, corrected):
+            out[i] = float(p)
+    return out
+
+
+# --- against a reference ---------------------------------------------------------------------------
+
+
+def _against(
+    group: pd.DataFrame, budget: str, reference: str, seeds: dict[tuple[str, str, str], dict[int, float]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every family's difference from `reference` on each task of one budget, tested over seeds."""
+    from benchbench.stats import paired, welch
+
+    rows, left = [], []
+    for task, rows_of_task in group.groupby("task", sort=True):
+        by_model = {r["model"]: r for _, r in rows_of_task.iterrows() if is_finite(r["test_mean"])}
+        if reference not in by_model:
+            if by_model:
+                why = f"{reference} has no result on it (run `bench run --task {task} --model {reference} --budget {budget}`)"
+                left.append({"budget": budget, "view": "against", "kind": "task", "name": task, "reason": why})
+            continue
+        ref = by_model[reference]
+        ref_seeds = seeds.get((task, budget, reference), {})
+        for model in sorted(by_model):
+            if model == reference:
+                continue
+            row = by_model[model]
+            own = seeds.get((task, budget, model), {})
+            shared = sorted(set(own) & set(ref_seeds))
+            p_welch = welch(list(own.values()), list(ref_seeds.values()))
+            p_paired = paired([own[s] for s in shared], [ref_seeds[s] for s in shared])
+            diff = float(row["test_mean"]) - float(ref["test_mean"])
+            rows.append({
+                "budget": budget, "task": task, "model": model, "reference": reference, "metric": row["metric"],
+                "direction": row["direction"], "units": row["units"], "mean": float(row["test_mean"]),
+                "reference_mean": float(ref["test_mean"]), "diff": diff,
+                "diff_pct": diff / abs(float(ref["test_mean"])) * 100 if ref["test_mean"] else None,
+                "n_seeds": int(row["n_seeds"]), "reference_seeds": int(ref["n_seeds"]), "n_paired": len(shared),
+                "p_welch": p_welch, "p_paired": p_paired,
+                "test": PAIRED if p_paired is not None else WELCH if p_welch is not None else None,
+                "p_value": p_paired if p_paired is not None else p_welch, "p_holm": None, "verdict": TOO_FEW_SEEDS,
+            })  # fmt: skip
+    for row, p in zip(rows, _holm([r["p_value"] for r in rows])):
+        row["p_holm"] = p
+        if p is not None:
+            better = row["diff"] < 0 if row["direction"] == "minimize" else row["diff"] > 0
+            row["verdict"] = SAME if p >= ALPHA else BETTER if better else WORSE
+    return rows, left

@@ -1,0 +1,64 @@
+"""Hyperparameter importances of a search study: Optuna's fANOVA over its complete trials.
+
+fANOVA (Hutter et al. 2014) fits a random forest from the hyperparameters to the trial value and
+splits the forest's variance among the hyperparameters; the importances are those shares, summing to
+one. The evaluator is seeded, so the same trials always give the same ranking.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from benchbench.errors import BenchError
+from benchbench.store.names import find_study
+from benchbench.store.storage import StorageSpec
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = ["param_importances", "study_importances"]
+
+
+def param_importances(study: optuna.Study) -> dict[str, float]:
+    """fANOVA importance of each hyperparameter that varied across the study's complete trials,
+    most important first (they sum to 1). A BenchError says why when there is nothing to rank."""
+    from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+    from optuna.trial import TrialState
+
+    complete = [
+        t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if t.value is not None and math.isfinite(t.value)
+    ]  # fmt: skip
+    name = study.study_name
+    if len(complete) < 2:
+        raise BenchError(
+            f"study {name} has {len(complete)} complete trial(s); importances need at least 2 (bench run adds trials)"
+        )
+    # Only hyperparameters every complete trial has and that took more than one value: a constant one
+    # explains nothing, and fANOVA needs the same parameters on every trial it fits.
+    shared = set.intersection(*(set(t.params) for t in complete))
+    varied = sorted(p for p in shared if len({repr(t.params[p]) for t in complete}) > 1)
+    if not varied:
+        raise BenchError(f"no hyperparameter varied across the complete trials of {name}; nothing to rank")
+    if len({t.value for t in complete}) < 2:
+        raise BenchError(
+            f"every complete trial of {name} scored {complete[0].value:.4g}; there is no variance to attribute"
+        )
+    try:
+        return get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0), params=varied)
+    except (ValueError, RuntimeError) as err:  # e.g. a search space that changed between runs of the study
+        raise BenchError(f"cannot rank the hyperparameters of {name}: {err}") from None
+
+
+def study_importances(store: StorageSpec, *, task: str, model: str, budget: str = "default") -> tuple[str, dict[str, float]]:
+    """Find the study of `model` on `task` at `budget`; returns its name and hyperparameter importances."""
+    import optuna
+
+    if not store.exists:
+        raise BenchError(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first")
+    storage = store.open()
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+    name = find_study(names, task, model, budget, where=store.label)
+    study = optuna.load_study(study_name=name, storage=storage)
+    return name, param_importances(study)

@@ -1,0 +1,102 @@
+"""The one trial path: every trial, of a search, a final evaluation or a fixed `bench train` run, is
+trained here and recorded the same way (seed, hyperparameters, provenance, rerun command, figures,
+wall time), by whichever worker claimed it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from benchbench.store.names import Kind, search_seed
+from benchbench.store.storage import StorageSpec
+from benchbench.sweep.studies import provenance, rerun_command
+from benchbench.tasks import Task, load_task
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = ["Objective", "record_result", "trial_data"]
+
+
+def record_result(result) -> dict[str, Any]:
+    """A RunResult as trial user attributes (extra test metrics flattened to test_<name>)."""
+    attrs = dataclasses.asdict(result)
+    attrs.update({f"test_{name}": value for name, value in attrs.pop("test_extra").items()})
+    return attrs
+
+
+class Objective:
+    """Trains the trial's configuration; built from the study's user attributes alone, so any worker
+    on any machine builds the same one."""
+
+    def __init__(self, study: optuna.Study, store: StorageSpec, progress=None) -> None:
+        self.attrs = dict(study.user_attrs)
+        self.kind = self.attrs["kind"]
+        self.task = load_task(self.attrs["task"])
+        self.model = self.attrs["model"]
+        self.budget = self.attrs["budget"]
+        self.space = self.task.search_space(self.model, self.budget) if self.kind == Kind.SEARCH else {}
+        self.max_epochs = int(self.attrs["max_epochs"])
+        self.study_name = study.study_name
+        self.store = store
+        self.progress = progress
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from benchbench.space import suggest
+        from benchbench.training import fit_and_test
+
+        monitor = f"val_{self.task.metric}"
+        callbacks = []
+        planned = trial.user_attrs
+        if self.kind == Kind.SEARCH:
+            from optuna_integration import PyTorchLightningPruningCallback
+
+            hparams = suggest(trial, self.space)
+            seed = int(planned.get("seed", search_seed(self.attrs, trial.number)))  # a retry keeps its seed
+            callbacks.append(PyTorchLightningPruningCallback(trial, monitor=monitor))
+        else:  # evaluation and fixed runs: the planned configuration and seed
+            hparams = dict(planned["hparams"])
+            seed = int(planned["seed"])
+        # A fixed run may carry its own epochs and data (a preset's protocol); the others, the study's.
+        max_epochs = int(planned.get("max_epochs", self.max_epochs))
+        budget = planned.get("data_budget", self.budget)
+        options = planned.get("data_options", self.attrs.get("task_options") or {})
+        data = trial_data(self.task, budget, options)
+        trial.set_user_attr("seed", seed)
+        trial.set_user_attr("hparams", hparams)
+        trial.set_user_attr("provenance", provenance())
+        command = {**self.attrs, "budget": budget, "task_options": options}
+        trial.set_user_attr("command", rerun_command(command, hparams, seed, max_epochs))
+        if self.progress is not None:
+            self.progress.trial_started(trial.number)
+            callbacks.append(self.progress.callback(monitor))
+        start = time.perf_counter()
+        try:
+            result = fit_and_test(
+                self.task, self.model, hparams, data=data, max_epochs=max_epochs, seed=seed,
+                callbacks=callbacks, log_dir=self.store.results / "logs", log_name=self.study_name,
+                log_version=f"trial_{trial.number}",
+            )  # fmt: skip
+        except BaseException:  # pruned, diverged or broken: the record still says where and how long
+            import torch
+
+            trial.set_user_attr("wall_time", time.perf_counter() - start)
+            trial.set_user_attr("device", "cuda:0" if torch.cuda.is_available() else "cpu")
+            raise
+        for key, value in record_result(result).items():
+            trial.set_user_attr(key, value)
+        return result.val
+
+
+_LOADED: dict[str, Any] = {}  # the last splits loaded in this process: a sweep reads its data once
+
+
+def trial_data(task: Task, budget: str, options: dict[str, Any]):
+    """The task's splits at `budget` with dataset `options`, loaded once while a worker runs trials on them."""
+    key = json.dumps([task.name, budget, options], sort_keys=True, default=str)
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = task.load_data(budget, options)
+    return _LOADED[key]

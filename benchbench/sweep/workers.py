@@ -1,0 +1,278 @@
+"""Workers: processes that take trials of one study from a shared Optuna storage until its plan is done.
+
+A study plans a number of trials (the user attribute `planned`). A worker claims a trial under a
+lock that every worker of the study shares, so the count is exact however many workers race:
+
+    claim lock -> fail the trials of dead workers (and queue their retries)
+               -> count the trials that are planned, running or done
+               -> pop a queued trial, or start a new one while the count is short of the plan
+    release   -> train -> tell the storage how the trial ended
+
+Locks (store/locks.py): the journal storage of a results folder uses an advisory file lock next to
+the journal (the kernel drops it when its holder dies, even by SIGKILL); PostgreSQL uses an advisory
+lock of the server (dropped with the holder's connection); SQLite a file lock beside the database.
+
+Dead workers (store/retry.py): Optuna's RDB storage keeps a heartbeat per running trial and fails
+those whose heartbeat stops. Its journal storage has none, so every trial records the host, pid and
+start time of the process running it, and a trial RUNNING in a process that no longer exists on this
+host is failed at the next claim. Either way the retry is a new queued trial with the same hyperparameters and seed,
+whose system attribute `failed_trial` names the first trial of the chain; a retried failure no
+longer counts towards the plan.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from benchbench.errors import (
+    INTERRUPTED_EXIT,
+    BenchError,
+    Diverged,
+    Interrupted,
+    OutOfSpace,
+    no_space,
+    user_line,
+)
+from benchbench.store.internals import storage_of, trial_id
+from benchbench.store.locks import claim_lock
+from benchbench.store.names import Kind
+from benchbench.store.retry import (
+    WorkerId,
+    fail_dead_trials,
+    heartbeat,
+    retry_stale_trial,
+)
+from benchbench.store.storage import StorageSpec
+from benchbench.store.trials import counted_trials
+from benchbench.sweep.signals import (
+    ignore_interrupts,
+    is_interrupt,
+    signals,
+    sigterm_as_interrupt,
+)
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = ["intra_op_threads", "run_trial", "run_workers", "work", "work_on"]
+
+
+def _claim(study: optuna.Study, planned: int, results_dir) -> optuna.Trial | None:
+    from optuna.trial import TrialState
+
+    with claim_lock(study, results_dir):
+        fail_dead_trials(study)
+        trials = study.get_trials(deepcopy=False)
+        waiting = any(t.state == TrialState.WAITING for t in trials)
+        if not waiting and len(counted_trials(trials)) >= planned:
+            return None
+        trial = study.ask()  # pops a queued trial first (a retry, a planned evaluation)
+        trial.set_user_attr("worker", WorkerId.current().as_attr())
+        return trial
+
+
+def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[optuna.Trial], float]) -> str:
+    """Run one claimed trial and tell the storage how it ended; returns the final state's name.
+
+    Pruned trials end PRUNED, diverged ones FAIL with `fail_reason`; any other exception is a bug:
+    the trial is failed with its reason and the exception goes on."""
+    import optuna
+    from optuna.trial import TrialState
+
+    state, value, error = TrialState.COMPLETE, None, None
+    # Lightning sets SIGINT to 'ignore' when it catches a Ctrl-C and never sets it back: put it back after.
+    with heartbeat(trial_id(trial), storage_of(study)), signals({signal.SIGINT: None}):
+        try:
+            value = objective(trial)
+        except optuna.TrialPruned:
+            state = TrialState.PRUNED
+        except Diverged as err:
+            state = TrialState.FAIL
+            trial.set_user_attr("fail_reason", f"diverged: {err}")
+        except BaseException as err:
+            if is_interrupt(err):
+                with signals({signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN}):  # a second one must not tear the record
+                    _stop(study, trial, "interrupted")
+                raise Interrupted(study.study_name, trial.number, requeued=_requeues(study)) from None
+            full = no_space(err)
+            if full is not None:
+                try:
+                    _stop(study, trial, full)
+                except OSError:  # the storage is on the full disk too: the next run retries it as a dead worker's
+                    pass
+                kept = f"trial {trial.number} of {study.study_name} was stopped" + (" and queued again" if _requeues(study) else "")
+                raise OutOfSpace(f"{user_line(err)} (finished trials are kept; {kept})") from None
+            state, error = TrialState.FAIL, err
+            trial.set_user_attr("fail_reason", f"{type(err).__name__}: {err}")
+    study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
+    if error is not None:
+        raise error
+    return state.name
+
+
+def _stop(study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
+    """Fail a trial stopped through no fault of its configuration (Ctrl-C, a full disk) and queue it
+    again (same hyperparameters and seed), so that the same command continues it; a fixed `bench
+    train` trial is only failed (the command adds its own)."""
+    from optuna.trial import TrialState
+
+    requeue = _requeues(study)
+    trial.set_user_attr("fail_reason", reason + ("; queued again" if requeue else ""))
+    study.tell(trial, None, state=TrialState.FAIL)
+    if requeue:
+        retry_stale_trial(study, storage_of(study).get_trial(trial_id(trial)), bounded=False)
+
+
+def _requeues(study: optuna.Study) -> bool:
+    """Whether a trial stopped through no fault of its own is queued again: yes but for `bench train`'s."""
+    return study.user_attrs.get("kind") != Kind.FIXED
+
+
+def work(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    *,
+    planned: int,
+    results_dir: os.PathLike | None,
+    timeout: float | None = None,
+    on_trial_done: Callable[[optuna.Study, str], None] | None = None,
+) -> int:
+    """Claim and run trials of `study` until its plan is done (or `timeout` seconds have passed
+    before a claim); returns the number of trials this worker ran."""
+    start, ran = time.monotonic(), 0
+    while timeout is None or time.monotonic() - start < timeout:
+        trial = _claim(study, planned, results_dir)
+        if trial is None:
+            break
+        state = run_trial(study, trial, objective)
+        ran += 1
+        if on_trial_done is not None:
+            on_trial_done(study, state)
+    return ran
+
+
+# --- worker processes on this machine ------------------------------------------------------------
+
+
+def work_on(store: StorageSpec, name: str, worker_index: int, *, timeout: float | None, progress=None) -> int:
+    """One worker's loop on study `name`: claims and runs trials until the study's plan is done."""
+    from benchbench.sweep.objective import Objective
+    from benchbench.sweep.studies import load_study
+
+    study = load_study(store, name, worker_index)
+    objective = Objective(study, store, progress)
+    return work(
+        study, objective, planned=int(study.user_attrs["planned"]), results_dir=store.results, timeout=timeout,
+        on_trial_done=progress.trial_done if progress is not None else None,
+    )  # fmt: skip
+
+
+def _worker_process(store: StorageSpec, name: str, index: int, timeout: float | None, threads: int, device: str | None) -> None:
+    """Entry point of a `--jobs` worker process (spawned: a fresh interpreter, no inherited torch state)."""
+    if device is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = device  # pin this worker to one GPU; several may share one
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        with sigterm_as_interrupt():
+            work_on(store, name, index, timeout=timeout)
+    except Exception as err:  # bad input, a full disk, a storage gone: one line, as the CLI prints it
+        import sys
+
+        line = user_line(err)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:  # Ctrl-C reaches every process of the terminal's group; the parent reports it
+        ignore_interrupts()
+        raise SystemExit(INTERRUPTED_EXIT) from None
+
+
+def _gpu_list() -> list[str]:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [d for d in visible.split(",") if d.strip()]
+    import torch
+
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+def _stop_workers(workers: list, grace: float = 20.0) -> None:
+    """After Ctrl-C: pass SIGINT on to workers that did not get it (a `kill -INT` of this process
+    alone), give each `grace` seconds to record its interrupted trial, then terminate the rest (their
+    trials are failed and retried by the next run, as any dead worker's)."""
+    for worker in workers:
+        if worker.is_alive():
+            try:
+                os.kill(worker.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace
+    try:
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
+        pass
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+            worker.join()
+
+
+def intra_op_threads(threads: int, jobs: int) -> int:
+    """Intra-op threads of each worker. One by default: a step of these families is a chain of small
+    kernels (a (B, 4H) matmul, a few elementwise ops) that gain little from a second thread, and
+    OpenMP's threads spin-wait at every kernel, so when a core they need is busy (another worker,
+    another program) each kernel waits for a time slice: on 2 cores with one other busy process a
+    small model's training loop ran 9x slower with two threads than with one. Spare cores are better
+    used by `--jobs`. 0 restores torch's choice, the cores split over the jobs."""
+    return threads if threads > 0 else max(1, (os.cpu_count() or 1) // jobs)
+
+
+def run_workers(store: StorageSpec, name: str, jobs: int, *, threads: int, timeout: float | None, progress=None) -> None:
+    """Run the study's plan with `jobs` workers: in this process for one, else in spawned processes
+    (worker i on GPU i mod the GPU count when there are GPUs), while this process shows progress.
+    Each worker runs `intra_op_threads(threads, jobs)` intra-op threads."""
+    threads = intra_op_threads(threads, jobs)
+    if jobs == 1:
+        import torch
+
+        torch.set_num_threads(threads)
+        work_on(store, name, 0, timeout=timeout, progress=progress)
+        return
+    import multiprocessing
+
+    gpus = _gpu_list()
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(
+            target=_worker_process, args=(store, name, i, timeout, threads, gpus[i % len(gpus)] if gpus else None), daemon=False
+        )
+        for i in range(jobs)
+    ]  # fmt: skip
+    for worker in workers:
+        worker.start()
+    try:
+        while any(w.is_alive() for w in workers):
+            if progress is not None:
+                progress.poll(store, name)
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        _stop_workers(workers)
+        raise Interrupted(name, None, requeued=True) from None
+    for worker in workers:
+        worker.join()
+    if progress is not None:
+        progress.poll(store, name)
+    failed = [w.exitcode for w in workers if w.exitcode != 0]
+    if failed and set(failed) == {2}:  # each printed its one line (a full disk, a storage gone)
+        raise BenchError(f"{len(failed)} of {jobs} workers of {name} stopped (see their errors above); run the same command to continue")
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {jobs} workers of {name} exited with codes {failed}; see their output above")
+

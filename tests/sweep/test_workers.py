@@ -1,0 +1,238 @@
+"""Sweeps that survive: diverging trials, SIGKILL and resume, parallel workers on one storage, and
+workers sharing a study through a real PostgreSQL server. Real `bench` processes, real trainings."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from benchbench.store.storage import open_storage
+from benchbench.space import Param
+from benchbench.sweep.config import SweepConfig
+from benchbench.sweep.run import run_sweep
+from benchbench.tasks import Task
+from benchbench.store.trials import counted_trials, retried_numbers
+
+from tests.postgres import postgres_server
+
+SMOKE = ["--task", "adding", "--model", "lstm", "--budget", "smoke", "--seeds", "0", "--pruner", "none"]
+
+
+def bench_cmd(*args) -> list[str]:
+    return [sys.executable, "-m", "benchbench.cli", *map(str, args)]
+
+
+def _env() -> dict[str, str]:
+    # One thread per process: the tests run workers side by side on a small machine.
+    return {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "100"}
+
+
+def run_bench_workers(study: str, url: str, root: Path, count: int = 2) -> list[tuple[str, str]]:
+    """`count` `bench worker` processes on `study` at once, as on as many machines (results folders
+    root/w0, root/w1, ...); asserts each exits 0 and returns their (stdout, stderr)."""
+    workers = [
+        subprocess.Popen(
+            bench_cmd("worker", "--study", study, "--storage", url, "--results", root / f"w{i}"),
+            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for i in range(count)
+    ]  # fmt: skip
+    outputs = [w.communicate(timeout=400) for w in workers]
+    assert all(w.returncode == 0 for w in workers), [err[-2000:] for _, err in outputs]
+    return outputs
+
+
+def _study(results: Path | None, name: str = "adding/lstm/smoke", url: str | None = None) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=open_storage(results, url))
+
+
+def _assert_plan_done_exactly_once(study: optuna.Study, planned: int) -> list[optuna.trial.FrozenTrial]:
+    trials = study.get_trials(deepcopy=False)
+    counted = counted_trials(trials)
+    assert len(counted) == planned, [(t.number, t.state) for t in trials]
+    assert all(t.state == TrialState.COMPLETE for t in counted), [(t.number, t.state, t.user_attrs.get("fail_reason")) for t in trials]
+    configs = [json.dumps(t.params, sort_keys=True) for t in counted]
+    assert len(set(configs)) == planned  # every planned trial once: no configuration ran twice
+    return counted
+
+
+def test_diverging_trials_fail_with_reason_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    original = Task.search_space
+
+    def exploding(self, family, budget=None):  # plain SGD with an absurd step: the loss becomes NaN
+        space = dict(original(self, family, budget))
+        space.update(
+            lr=Param("lr", low=1e5, high=1e6, log=True),
+            optimizer=Param("optimizer", fixed="sgd"),
+            gradient_clip=Param("gradient_clip", fixed=None),
+        )
+        return space
+
+    monkeypatch.setattr(Task, "search_space", exploding)
+    names = run_sweep(SweepConfig(task="adding", model="rnn", budget="smoke", trials=2, seeds=1, results=tmp_path))
+    trials = _study(tmp_path, names["search"]).trials
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL]
+    assert all(t.user_attrs["fail_reason"].startswith("diverged: ") and "nan" in t.user_attrs["fail_reason"] for t in trials)
+    assert "eval" not in names  # nothing finished, so nothing to retrain
+
+
+def test_sigkill_then_the_same_command_resumes(tmp_path):
+    """Kill a real sweep mid-trial with SIGKILL; the same command finishes the plan: no finished
+    trial lost or repeated, the killed trial failed with its reason and retried with the same
+    configuration and seed."""
+    results = tmp_path / "results"
+    command = bench_cmd("run", *SMOKE, "--trials", 6, "--max-epochs", 4, "--results", results)
+    sweep = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    try:
+        while True:  # wait until two trials are done and the third is training (its seed recorded)
+            assert time.monotonic() < deadline and sweep.poll() is None, "the sweep ended before it could be killed"
+            if (results / "studies.journal").exists():
+                trials = _study(results).get_trials(deepcopy=False)
+                done = [t for t in trials if t.state == TrialState.COMPLETE]
+                running = [t for t in trials if t.state == TrialState.RUNNING and "seed" in t.user_attrs]
+                if len(done) >= 2 and running:
+                    break
+            time.sleep(0.1)
+        os.kill(sweep.pid, signal.SIGKILL)
+    finally:
+        sweep.kill()
+        sweep.wait()
+    before = {t.number: (t.state, t.value, t.params) for t in _study(results).get_trials(deepcopy=False)}
+    killed = [n for n, (state, _, _) in before.items() if state == TrialState.RUNNING]
+    assert killed, "no trial was running when the sweep was killed: nothing to resume"
+    print(f"\nkilled pid {sweep.pid} with trials {sorted(n for n, s in before.items() if s[0] == TrialState.COMPLETE)} "
+          f"complete and {killed} running")  # fmt: skip
+
+    resumed = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=400)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    study = _study(results)
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    for number, (state, value, params) in before.items():  # nothing finished was lost or changed
+        if state == TrialState.COMPLETE:
+            assert trials[number].state == TrialState.COMPLETE and trials[number].value == value
+    for number in killed:  # the dead worker's trial: failed, said why, and retried as it was
+        dead = trials[number]
+        assert dead.state == TrialState.FAIL and "died" in dead.user_attrs["fail_reason"]
+        (retry,) = [t for t in trials.values() if t.system_attrs.get("failed_trial") == number]
+        assert retry.state == TrialState.COMPLETE
+        assert retry.params == before[number][2] and retry.user_attrs["seed"] == dead.user_attrs["seed"]
+        print(f"trial {number}: {dead.user_attrs['fail_reason']} -> trial {retry.number} "
+              f"(seed {retry.user_attrs['seed']}, val {retry.value:.4g})")  # fmt: skip
+    counted = _assert_plan_done_exactly_once(study, 6)
+    assert retried_numbers(list(trials.values())) == set(killed)
+    print(f"after resume: {len(trials)} trials stored, {len(counted)} counted, all complete")
+
+
+def test_jobs_runs_worker_processes_on_one_storage(tmp_path):
+    results = tmp_path / "results"
+    out = subprocess.run(
+        bench_cmd("run", *SMOKE, "--trials", 8, "--max-epochs", 3, "--jobs", 2, "--results", results),
+        env=_env(), capture_output=True, text=True, timeout=400,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    counted = _assert_plan_done_exactly_once(_study(results), 8)
+    assert sorted(t.number for t in counted) == list(range(8))
+    assert len({t.user_attrs["worker"]["pid"] for t in counted}) == 2  # both workers took trials
+    assert (results / "leaderboard.json").is_file()
+
+
+def test_grid_sampler_visits_each_point_once(tmp_path):
+    results = tmp_path / "results"
+    out = subprocess.run(
+        bench_cmd("run", "--task", "exchange-rate", "--model", "lstm", "--budget", "smoke", "--seeds", "0",
+                  "--sampler", "grid", "--trials", 1000, "--results", results),
+        env=_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    study = _study(results, "exchange-rate/lstm/smoke")
+    from benchbench.space import grid
+    from benchbench.tasks import load_task
+
+    points = grid(load_task("exchange-rate").search_space("lstm", "smoke"))
+    size = 1
+    for values in points.values():
+        size *= len(values)
+    assert study.user_attrs["planned"] == size  # capped at the grid, not 1000
+    seen = {json.dumps(t.params, sort_keys=True) for t in study.trials}
+    assert len(study.trials) == len(seen) == size
+
+
+@pytest.mark.parametrize("sampler,pruner", [("random", "hyperband"), ("tpe", "median")])
+def test_sampler_and_pruner_choices(tmp_path, sampler, pruner):
+    config = SweepConfig(
+        task="adding", model="gru", budget="smoke", trials=5, max_epochs=3, seeds=0, results=tmp_path,
+        sampler=sampler, pruner=pruner,
+    )  # fmt: skip
+    names = run_sweep(config)
+    study = _study(tmp_path, names["search"])
+    assert (study.user_attrs["sampler"], study.user_attrs["pruner"]) == (sampler, pruner)
+    assert len(study.trials) == 5 and all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials)
+    again = run_sweep(SweepConfig(**{**config.__dict__, "results": tmp_path / "again"}))
+    twin = _study(tmp_path / "again", again["search"])
+    assert [t.params for t in twin.trials] == [t.params for t in study.trials]  # seeded: reproducible
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    with postgres_server() as url:
+        yield url
+
+
+def test_run_jobs_against_postgresql(postgres_url, tmp_path):
+    out = subprocess.run(
+        bench_cmd("run", *SMOKE, "--trials", 6, "--max-epochs", 2, "--jobs", 2, "--storage", postgres_url,
+                  "--results", tmp_path),
+        env=_env(), capture_output=True, text=True, timeout=400,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    counted = _assert_plan_done_exactly_once(_study(None, url=postgres_url), 6)
+    assert len({t.user_attrs["worker"]["pid"] for t in counted}) == 2
+
+
+def test_two_bench_workers_share_a_study_on_postgresql(postgres_url, tmp_path):
+    """`bench run --jobs 0` plans the study; two `bench worker`s, as on two machines, take its trials
+    from the server; every planned trial runs exactly once, then the last one runs the evaluation."""
+    name = "adding[seq_len=16]/gru/smoke"
+    plan = subprocess.run(
+        bench_cmd("run", *SMOKE[:3], "gru", "--budget", "smoke", "--seeds", 2, "--pruner", "none", "--option", "seq_len=16", "--trials", 8,
+                  "--max-epochs", 3, "--jobs", 0, "--storage", postgres_url, "--results", tmp_path),
+        env=_env(), capture_output=True, text=True, timeout=400,
+    )  # fmt: skip
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    assert _study(None, name, postgres_url).user_attrs["planned"] == 8 and not _study(None, name, postgres_url).trials
+    outputs = run_bench_workers(name, postgres_url, tmp_path)
+    counted = _assert_plan_done_exactly_once(_study(None, name, postgres_url), 8)
+    ran = [int(out.strip().rsplit("ran ", 1)[1].split()[0]) for out, _ in outputs]
+    assert len({t.user_attrs["worker"]["pid"] for t in counted}) == 2 and min(ran) >= 1, ran
+    evaluation = _study(None, f"{name}/eval", postgres_url)
+    assert sorted(t.user_attrs["seed"] for t in evaluation.trials) == [10_000, 10_001], [(t.number, t.state.name, t.user_attrs, t.system_attrs) for t in evaluation.trials]
+    assert all(t.state == TrialState.COMPLETE for t in evaluation.trials)
+    assert sum(ran) == 8 + 2, ran
+
+
+def test_a_trial_that_died_before_recording_its_seed_is_retried_with_its_own(tmp_path):
+    """Killed between its claim and its first line of training, a search trial has no seed yet: its
+    retry trains with the seed that trial would have had (base seed + its number), not its own."""
+    from benchbench.store.retry import retry_stale_trial
+
+    study = optuna.create_study(storage=open_storage(tmp_path), study_name="adding/lstm/smoke")
+    study.set_user_attr("kind", "search")
+    study.set_user_attr("seed", 7)
+    for _ in range(3):
+        study.tell(study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}), 0.5)
+    dead = study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)})
+    study.tell(dead, state=TrialState.FAIL)
+    retry_stale_trial(study, study.trials[dead.number])
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert len(waiting) == 1 and waiting[0].user_attrs["seed"] == 7 + dead.number == 10
+    assert waiting[0].params == study.trials[dead.number].params
