@@ -83,15 +83,17 @@ def _complete_budgets(incomplete: str) -> list[str]:
     return [n for n in names if n.startswith(incomplete)]
 
 
+def no_results(label: str) -> str:
+    from benchbench.store.storage import no_results as line
+
+    return line(label)
+
+
 def _store(results: Path, storage: Optional[str]) -> StorageSpec:
     """The one resolver of --results and --storage: where every command reads and writes studies."""
     from benchbench.store.storage import StorageSpec
 
     return StorageSpec(results, storage)
-
-
-def _no_results(store: StorageSpec) -> str:
-    return f"no results in {store.label}; run `bench run --task TASK --model MODEL` first"
 
 
 def _complete_models(incomplete: str) -> list[str]:
@@ -167,7 +169,7 @@ def _print_leaderboard(store: StorageSpec, task: str | None) -> None:
     console = make_console()
     tables = render(collect(store, task=task), "table", width=console.width)
     if not tables:
-        console.print(_no_results(store))
+        console.print(no_results(store.label))
     for table in tables:
         console.print(table)
 
@@ -358,7 +360,7 @@ def leaderboard(
         store = _store(results, storage)
         frame = collect(store, task=task, model=parse_names(model, flag="--model"), strict=True)
         if frame.empty:  # on stderr for the data formats, whose output stays valid (`[]`, a header)
-            typer.echo(_no_results(store), err=format != Format.table)
+            typer.echo(no_results(store.label), err=format != Format.table)
         if format != Format.table:
             sys.stdout.write(render(frame, format.value))
             return
@@ -398,7 +400,7 @@ def compare(
         found = compare_families(store, task=task, model=parse_names(model, flag="--model"), budget=budget, against=against)
         view = "across" if against is None else "against"
         if found.tests.empty:
-            typer.echo(_no_results(store), err=format != "table")
+            typer.echo(no_results(store.label), err=format != "table")
         if format != "table":
             sys.stdout.write(render(found, format, view=view))
             return

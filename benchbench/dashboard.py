@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchbench.errors import BenchError
-from benchbench.store.storage import StorageSpec
+from benchbench.store.storage import StorageSpec, no_results
 
 __all__ = ["serve"]
 
@@ -20,6 +20,6 @@ def serve(store: StorageSpec, *, host: str = "127.0.0.1", port: int = 8080) -> N
     except ImportError:
         raise BenchError("optuna-dashboard is not installed; pip install 'benchbench[dashboard]'") from None
     if not store.exists:
-        raise BenchError(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first")
+        raise BenchError(no_results(store.label))
     print(f"optuna-dashboard on {store.label}: http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     run_server(store.open(), host=host, port=port)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from benchbench.errors import BenchError
 from benchbench.store.names import find_study
-from benchbench.store.storage import StorageSpec
+from benchbench.store.storage import StorageSpec, no_results
 
 if TYPE_CHECKING:
     import optuna
@@ -56,7 +56,7 @@ def study_importances(store: StorageSpec, *, task: str, model: str, budget: str 
     import optuna
 
     if not store.exists:
-        raise BenchError(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first")
+        raise BenchError(no_results(store.label))
     storage = store.open()
     names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
     name = find_study(names, task, model, budget, where=store.label)

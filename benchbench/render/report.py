@@ -28,8 +28,9 @@ from benchbench.analysis.frame import ResultSet
 from benchbench.analysis.leaderboard import BASELINE, MODEL, leaderboard
 from benchbench.atomic import write_text_atomic
 from benchbench.errors import BenchError
-from benchbench.render.text import metric_label
+from benchbench.render.text import better, metric_label
 from benchbench.stats import is_missing
+from benchbench.store.storage import no_results
 
 if TYPE_CHECKING:
     import optuna
@@ -513,9 +514,8 @@ def _hyperparameter_scatter(figures: _Figures, results: ResultSet, group: pd.Dat
     for col, (_, label) in enumerate(_HYPERPARAMETERS, start=1):
         fig.update_xaxes(title_text=label, type="log", row=1, col=col)
     fig.update_yaxes(title_text=f"test {metric_label(first['metric'], first['units'])}", row=1, col=1)
-    better = "lower" if first["direction"] == "minimize" else "higher"
     body = figures.html(fig, f"fig-hyperparams-{_slug(budget)}")
-    body += _note(f"task {task} (the one most families ran), {better} is better; one point per complete search trial")
+    body += _note(f"task {task} (the one most families ran), {better(first['direction'])} is better; one point per complete search trial")
     return _panel("hyperparams", budget, title, body)
 
 
@@ -573,15 +573,14 @@ def build_report(results: ResultSet, *, against: str | None = None) -> str:
     store = results.store
     frame = leaderboard(results)
     if frame.empty:
-        raise BenchError(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first")
+        raise BenchError(no_results(store.label))
     figures = _Figures()
     sections, contents = [], []
     for (task, budget), group in frame.groupby(["task", "budget"], sort=True):
         key = _slug(f"{task}-{budget}")
         first = group.iloc[0]
-        better = "lower" if first["direction"] == "minimize" else "higher"
         setting = "fixed configurations (bench train)" if budget == "fixed" else f"budget {budget}"
-        heading = f"{task} · {setting} · {metric_label(first['metric'], first['units'])}, {better} is better"
+        heading = f"{task} · {setting} · {metric_label(first['metric'], first['units'])}, {better(first['direction'])} is better"
         contents.append(f'<li><a href="#task-{key}">{_esc(heading)}</a></li>')
         studies = "".join(
             _study_section(figures, results, row) for _, row in group.iterrows() if row.get("kind") != BASELINE

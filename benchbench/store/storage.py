@@ -26,9 +26,11 @@ __all__ = ["JOURNAL", "StorageSpec", "no_results", "open_storage", "prepare_resu
 JOURNAL = "studies.journal"
 
 
-def no_results(results: Path) -> str:
-    """The one line every reader says when a results folder holds nothing to read."""
-    return f"no results in {results}; run `bench run --task TASK --model MODEL --results {results}` first"
+def no_results(where: object, *, results: Path | None = None) -> str:
+    """The one line every reader says when there is nothing to read in `where` (a storage's label or a
+    folder); with `results`, the command it suggests names that folder."""
+    folder = f" --results {results}" if results is not None else ""
+    return f"no results in {where}; run `bench run --task TASK --model MODEL{folder}` first"
 
 
 def prepare_results_dir(path: Path) -> Path:
@@ -155,7 +157,7 @@ def open_storage(results: Path, url: str | None = None) -> optuna.storages.BaseS
         from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
         if not results.is_dir():  # reading commands: nothing to read (writers prepare the folder first)
-            raise BenchError(no_results(results))
+            raise BenchError(no_results(results, results=results))
         path = str(results / JOURNAL)
         _check_journal(path)
         # The open(O_EXCL) lock works on every filesystem, network mounts included.

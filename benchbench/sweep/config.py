@@ -3,6 +3,7 @@ task x family matrix a `bench run` expands to. Reads no results; trains nothing.
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from dataclasses import dataclass
@@ -40,8 +41,9 @@ class SweepConfig:
     jobs: int = 1  # worker processes on this machine; 0 only plans the study for `bench worker`s
     threads: int = 1  # torch intra-op threads per worker process; 0: torch's choice split over jobs (cores / jobs)
 
-    @property
+    @functools.cached_property
     def store(self) -> StorageSpec:
+        """Where the sweep's studies live, built and checked once."""
         return StorageSpec(self.results, self.storage)
 
 
