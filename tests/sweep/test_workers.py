@@ -3,6 +3,7 @@ workers sharing a study through a real PostgreSQL server. Real `bench` processes
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -177,7 +178,7 @@ def test_sampler_and_pruner_choices(tmp_path, sampler, pruner):
     study = _study(tmp_path, names["search"])
     assert (study.user_attrs["sampler"], study.user_attrs["pruner"]) == (sampler, pruner)
     assert len(study.trials) == 5 and all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials)
-    again = run_sweep(SweepConfig(**{**config.__dict__, "results": tmp_path / "again"}))
+    again = run_sweep(dataclasses.replace(config, results=tmp_path / "again"))
     twin = _study(tmp_path / "again", again["search"])
     assert [t.params for t in twin.trials] == [t.params for t in study.trials]  # seeded: reproducible
 
