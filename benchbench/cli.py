@@ -158,6 +158,14 @@ def _print_leaderboard(store: StorageSpec, task: str | None) -> None:
         console.print(table)
 
 
+PrecisionOption = Annotated[
+    str,
+    typer.Option(
+        help="Arithmetic of training, through Lightning's precision plugin: 32-true (default), bf16-mixed "
+        "(CPU or GPU), 16-mixed (CUDA only) or 64-true.",
+    ),
+]
+
 StorageOption = Annotated[
     Optional[str],
     typer.Option(
@@ -202,6 +210,7 @@ def run(
             "cores. 0: torch's choice, cores / jobs.",
         ),
     ] = 1,
+    precision: PrecisionOption = "32-true",
     storage: StorageOption = None,
     option: OptionsOption = None,
     results: ResultsOption = Path("results"),
@@ -220,7 +229,7 @@ def run(
             SweepConfig(
                 task=t, model=m, budget=budget.value, trials=trials, max_epochs=max_epochs, timeout=timeout,
                 seed=seed, results=results, options=options, sampler=sampler.value, pruner=pruner.value,
-                top_k=top_k, seeds=seeds, storage=storage, jobs=jobs, threads=threads,
+                top_k=top_k, seeds=seeds, storage=storage, jobs=jobs, threads=threads, precision=precision,
             )
             for t, m in cells
         ]  # fmt: skip
@@ -296,6 +305,7 @@ def train(
     budget: Annotated[Budget, typer.Option(help="Data sizes from the task spec.")] = Budget.default,
     max_epochs: Annotated[Optional[int], typer.Option(help="Epochs (default: the preset's, else the budget's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of weights, dropout and batch order.")] = 0,
+    precision: PrecisionOption = "32-true",
     option: OptionsOption = None,
     results: ResultsOption = Path("results"),
 ) -> None:
@@ -306,13 +316,14 @@ def train(
         options = parse_overrides(option or [], flag="--option")
         config = FixedConfig(
             task=task, model=model, budget=budget.value, max_epochs=max_epochs, seed=seed, results=results,
-            options=options, preset=preset, overrides=parse_overrides(set_ or []),
+            options=options, preset=preset, overrides=parse_overrides(set_ or []), precision=precision,
         )  # fmt: skip
         _, result = train_fixed(config, show_progress=True)
         extra = "".join(f" · test {name} {value:.4g}" for name, value in result.test_extra.items())
         typer.echo(
             f"{task}/{model}: val {result.val:.4g} · test {result.test:.4g}{extra} · "
             f"{result.epochs} epochs · {result.wall_time:.0f}s on {result.device}"
+            + ("" if result.precision == "32-true" else f" in {result.precision}")
         )
 
 

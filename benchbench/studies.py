@@ -80,6 +80,8 @@ def rerun_command(attrs: dict[str, Any], hparams: dict[str, Any], seed: int, max
     for key, value in sorted((attrs.get("task_options") or {}).items()):
         words += ["--option", f"{key}={_literal(value)}"]
     words += ["--seed", str(seed), "--max-epochs", str(max_epochs)]
+    if attrs.get("precision", "32-true") != "32-true":
+        words += ["--precision", attrs["precision"]]
     for key, value in hparams.items():
         if value is not None:
             words += ["--set", f"{key}={_literal(value)}"]
@@ -108,6 +110,7 @@ def study_attrs(task: Task, config: SweepConfig, kind: str, budget_name: str) ->
         "extra_metrics": list(task.extra_metrics),
         "tolerance": task.tolerance,
         "seed": config.seed,
+        "precision": config.precision,
     }
 
 
