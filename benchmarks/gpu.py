@@ -2,23 +2,26 @@
 
 First the environment: torch, CUDA and the GPU's name (with --device cuda and no GPU it stops there,
 one line, exit 2). Then, section by section, each printed as it ends and written to the JSON file
-after every section (a run cut short keeps what it measured):
+after every section (a run cut short keeps what it measured). The correctness sections run while
+PTB trains in a process of its own beside them; the timings run after it, with the GPU to themselves.
 
-    cells     each family's forward + backward as a ratio of nn.LSTM (cuDNN on a GPU) at T=100 B=64
-              I=32 and H=128, H=512; the first call (allocation, cuDNN set-up) on its own; nothing
-              is compiled or captured (no torch.compile, no CUDA graphs)
+    tests     the suite's tests marked `cuda` (`pytest -m cuda`, 4 processes; all skipped without a GPU)
     equality  every family's outputs, final state and gradients on the device against the CPU in
               float64 (pass: within 1e-6)
     syncs     host synchronisations per time step of the hand-written cells (torch's sync debug mode
               on CUDA; host reads counted on a CPU); target 0
-    sweeps    one smoke sweep (`bench run --budget smoke`, lstm) per offline task on the device
+    sweeps    one smoke sweep (`bench run --budget smoke --trials 1 --seeds 0`, lstm) per offline task
     bf16      `--precision bf16-mixed`: finite validation and test figures for every family (adding, smoke)
+    ptb       Zaremba et al.'s small LSTM on PTB (`benchmarks/reproduce.py zaremba-small`), started
+              first, collected here: wall time and test perplexity (target: test <= 116 within 5
+              minutes), or how long it ran before the deadline stopped it; skipped with --quick
+    cells     each family's forward + backward as a ratio of nn.LSTM (cuDNN on a GPU) at T=100 B=64
+              I=32 and H=128, H=512; the first call (allocation, cuDNN set-up) on its own; nothing
+              is compiled or captured (no torch.compile, no CUDA graphs)
     jobs      trials per hour of one adding sweep with --jobs 1, 2, 4, 8, and the GPU's utilisation
               at each (nvidia-smi, sampled every 0.5 s)
-    ptb       Zaremba et al.'s small LSTM on PTB (`benchmarks/reproduce.py zaremba-small`): wall time
-              and test perplexity (target: test <= 116 within 5 minutes); skipped with --quick
 
-    python benchmarks/gpu.py [--device cuda|cpu] [--quick] [--out FILE] [--only SECTION,...] [--jobs 1,2,4,8]
+    python benchmarks/gpu.py [--device cuda|cpu] [--quick] [--out FILE] [--only SECTION,...] [--jobs 1,2,4,8] [--deadline-s 420]
 
 --device cpu --quick runs the same code on a CPU, with small shapes and budgets, in under 2 minutes
 (the test suite runs it). --out defaults to $OUT/gpu.json when $OUT is set.
@@ -41,7 +44,8 @@ import time
 import traceback
 from pathlib import Path
 
-SECTIONS = ("cells", "equality", "syncs", "sweeps", "bf16", "jobs", "ptb")
+# Correctness first, while PTB trains beside them; then the timings, with the GPU to themselves.
+SECTIONS = ("tests", "equality", "syncs", "sweeps", "bf16", "ptb", "cells", "jobs")
 OFFLINE_TASKS = ("adding", "moving-digits", "ptb", "ptb-char", "sentiment", "uci-pm25", "exchange-rate")  # electricity needs a download
 LSTM_TARGET = 1.5  # hand-written cells: at most 1.5x nn.LSTM's forward + backward
 PTB_TARGET = 116.0  # test perplexity of zaremba-small
@@ -169,8 +173,8 @@ def sweeps(device: str, quick: bool) -> dict:
         with tempfile.TemporaryDirectory(prefix="gpu-sweep-") as tmp:
             start = time.perf_counter()
             try:
-                config = SweepConfig(task=task, model="lstm", budget="smoke", results=Path(tmp), trials=1 if quick else None,
-                                     seeds=0 if quick else None, max_epochs=1 if quick else None)  # fmt: skip
+                config = SweepConfig(task=task, model="lstm", budget="smoke", results=Path(tmp), trials=1, seeds=0,
+                                     max_epochs=1 if quick else None)  # fmt: skip
                 names = run_sweep(config)
                 trials = [t for name in names.values() for t in _trials(Path(tmp), name)]
                 done = [t for t in trials if t.state.name == "COMPLETE"]
@@ -254,7 +258,7 @@ def jobs(device: str, quick: bool, job_counts: list[int]) -> dict:
     the complete trials over the whole wall time, start-up of the worker processes included."""
     from benchbench.sweep import SweepConfig, run_sweep
 
-    budget, epochs, window = ("smoke", 1, None) if quick else ("default", 2, 45.0)
+    budget, epochs, window = ("smoke", 1, None) if quick else ("default", 2, 20.0)
     out = {"budget": budget, "max_epochs": epochs, "claim_window_s": window}
     for n in job_counts:
         planned = 2 * n if quick else 8 * n
@@ -283,28 +287,55 @@ def jobs(device: str, quick: bool, job_counts: list[int]) -> dict:
     return out
 
 
-def ptb(device: str, quick: bool, limit_s: float) -> dict:
-    """Zaremba's small LSTM on PTB, in its own process so that a run past `limit_s` is stopped and
-    reported as such."""
-    script = Path(__file__).with_name("reproduce.py")
-    with tempfile.TemporaryDirectory(prefix="gpu-ptb-") as tmp:
-        command = [sys.executable, str(script), "zaremba-small", "--json", "--results", tmp]
-        start = time.perf_counter()
+def tests(device: str, quick: bool) -> dict:
+    """The suite's `cuda` tests, in 4 processes (correctness only: nothing here is timed)."""
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "pytest", "-m", "cuda", "-q", "-p", "no:cacheprovider", "tests/test_device.py"]
+    if not quick:
+        command[3:3] = ["-n", "4"]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
+    summary = (done.stdout.strip().splitlines() or ["?"])[-1]
+    failed = [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    _say(f"  {summary}")
+    for line in failed:
+        _say(f"  {line}")
+    return {"exit_code": done.returncode, "summary": summary, "failed": failed, "passed": done.returncode in (0, 5)}
+
+
+class _PTB:
+    """Zaremba's small LSTM on PTB in a process of its own, started at once and collected later, so
+    that it trains while the correctness sections run; stopped if it runs past its deadline."""
+
+    def __init__(self) -> None:
+        script = Path(__file__).with_name("reproduce.py")
+        self.tmp = tempfile.TemporaryDirectory(prefix="gpu-ptb-")
+        command = [sys.executable, str(script), "zaremba-small", "--json", "--results", self.tmp.name]
+        self.start = time.perf_counter()
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def collect(self, until: float) -> dict:
+        """Wait until `until` (a perf_counter time) at most; the figures, or why there are none."""
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=limit_s)
+            stdout, stderr = self.process.communicate(timeout=max(1.0, until - time.perf_counter()))
         except subprocess.TimeoutExpired:
-            return {"finished": False, "limit_s": limit_s, "note": f"not finished within {limit_s:.0f} s (stopped)"}
-        wall = time.perf_counter() - start
-    if done.returncode != 0:
-        return {"finished": False, "error": (done.stderr.strip().splitlines() or ["?"])[-1], "wall_s": wall}
-    figures = json.loads(done.stdout)
-    row = {"finished": True, "wall_s": wall, "train_wall_s": figures["wall_time_s"], "val_ppl": figures["val"],
-           "test_ppl": figures["test"], "published_test_ppl": figures["published_test"], "device": figures["device"],
-           "epochs": figures["epochs"]}  # fmt: skip
-    row["reached_target"] = row["test_ppl"] <= PTB_TARGET
-    row["within_time_target"] = wall <= PTB_TARGET_S
-    _say(f"  test perplexity {row['test_ppl']:.2f} (target <= {PTB_TARGET}), {wall:.0f} s wall on {row['device']}")
-    return row
+            self.process.kill()
+            self.process.communicate()
+            ran = time.perf_counter() - self.start
+            self.tmp.cleanup()
+            _say(f"  not finished after {ran:.0f} s: stopped at the deadline")
+            return {"finished": False, "ran_s": ran, "note": f"not finished after {ran:.0f} s (stopped at the deadline)"}
+        wall = time.perf_counter() - self.start
+        self.tmp.cleanup()
+        if self.process.returncode != 0:
+            return {"finished": False, "error": (stderr.strip().splitlines() or ["?"])[-1], "wall_s": wall}
+        figures = json.loads(stdout)
+        row = {"finished": True, "wall_s": wall, "train_wall_s": figures["wall_time_s"], "val_ppl": figures["val"],
+               "test_ppl": figures["test"], "published_test_ppl": figures["published_test"], "device": figures["device"],
+               "epochs": figures["epochs"], "alongside": "the correctness sections (tests, equality, syncs, sweeps, bf16)"}  # fmt: skip
+        row["reached_target"] = row["test_ppl"] <= PTB_TARGET
+        row["within_time_target"] = wall <= PTB_TARGET_S
+        _say(f"  test perplexity {row['test_ppl']:.2f} (target <= {PTB_TARGET}), {wall:.0f} s wall on {row['device']}")
+        return row
 
 
 def _write(path: Path | None, figures: dict) -> None:
@@ -324,7 +355,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=default_out, help="JSON file of every figure (default: $OUT/gpu.json when $OUT is set)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections, from: {', '.join(SECTIONS)}")
     parser.add_argument("--jobs", default="1,2,4,8", help="the --jobs settings of the jobs section")
-    parser.add_argument("--deadline-s", type=float, default=450.0, help="the ptb section gets what is left of this, from the start")
+    parser.add_argument("--deadline-s", type=float, default=420.0, help="seconds from the start by which the timings are done: PTB is stopped in time for them")
     args = parser.parse_args()
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in sections if s not in SECTIONS]
@@ -332,6 +363,7 @@ def main() -> None:
         parser.exit(2, f"error: unknown section {unknown[0]!r}; choose from: {', '.join(SECTIONS)}\n")
     if args.quick and "ptb" in sections:
         sections.remove("ptb")
+    sections.sort(key=SECTIONS.index)
     if args.device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before torch: the same code, on the CPU, workers included
 
@@ -352,6 +384,9 @@ def main() -> None:
     job_counts = [int(n) for n in args.jobs.split(",")]
     if args.quick:
         job_counts = [n for n in job_counts if n <= 2] or [1]
+    ptb_run = _PTB() if "ptb" in sections else None
+    # what the timings after PTB need: about 25 s of cells and 40 s per --jobs setting
+    timings = (25.0 if "cells" in sections else 0.0) + (40.0 * len(job_counts) if "jobs" in sections else 0.0)
     for section in sections:
         _say(f"{section}:")
         start = time.perf_counter()
@@ -359,7 +394,7 @@ def main() -> None:
             if section == "jobs":
                 result = jobs(args.device, args.quick, job_counts)
             elif section == "ptb":
-                result = ptb(args.device, args.quick, max(30.0, args.deadline_s - (time.perf_counter() - began)))
+                result = ptb_run.collect(began + args.deadline_s - timings)
             else:
                 result = globals()[section](args.device, args.quick)
         except Exception as err:  # noqa: BLE001 - one section failing must not cost the others' figures

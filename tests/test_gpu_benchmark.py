@@ -27,13 +27,13 @@ def test_quick_cpu_run_measures_every_section(tmp_path):
     done = _run("--device", "cpu", "--quick", "--out", str(out))
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(out.read_text())
-    assert figures["environment"]["device"] == "cpu" and figures["sections"] == ["cells", "equality", "syncs", "sweeps", "bf16", "jobs"]
+    assert figures["environment"]["device"] == "cpu" and figures["sections"] == ["tests", "equality", "syncs", "sweeps", "bf16", "cells", "jobs"]
     for section in figures["sections"]:
         assert "error" not in figures[section], (section, figures[section]["error"])
     for shape, rows in figures["cells"].items():
         if isinstance(rows, dict):
             assert all(math.isfinite(row["ratio"]) and row["ratio"] > 0 for row in rows.values()), shape
-    assert figures["equality"]["all_equal"] and figures["syncs"]["all_zero"] and figures["bf16"]["all_finite"]
+    assert figures["tests"]["passed"] and figures["equality"]["all_equal"] and figures["syncs"]["all_zero"] and figures["bf16"]["all_finite"]
     assert all(row["ok"] and row["devices"] == ["cpu"] for row in figures["sweeps"].values() if isinstance(row, dict) and "ok" in row)
     assert [figures["jobs"][f"jobs={n}"]["complete"] for n in (1, 2)] == [2, 4]
     assert figures["jobs"]["best"] in ("jobs=1", "jobs=2") and figures["jobs"]["jobs=2"]["gpu_util_mean"] is None
