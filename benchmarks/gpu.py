@@ -275,7 +275,10 @@ def jobs(device: str, quick: bool, job_counts: list[int]) -> dict:
                 row = {
                     "jobs": n, "wall_s": wall, "complete": len(done), "trials_per_hour": len(done) / wall * 3600,
                     "mean_trial_s": statistics.mean(t.user_attrs["wall_time"] for t in done) if done else None,
-                    "devices": sorted({t.user_attrs.get("device", "?") for t in trials}), **util.summary(),
+                    "devices": sorted({t.user_attrs.get("device", "?") for t in trials}),
+                    # one process per worker for all its trials: one CUDA context each, made for its first trial
+                    "worker_processes": len({t.user_attrs["worker"]["pid"] for t in trials if "worker" in t.user_attrs}),
+                    **util.summary(),
                 }  # fmt: skip
             except Exception as err:  # noqa: BLE001
                 row = {"jobs": n, "error": f"{type(err).__name__}: {err}".splitlines()[0]}

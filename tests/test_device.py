@@ -211,3 +211,54 @@ def test_16_mixed_on_cuda_gives_finite_metrics(name):
         precision="16-mixed",
     )  # fmt: skip
     assert math.isfinite(result.val) and math.isfinite(result.test)
+
+
+# --- several trials on one GPU ---------------------------------------------------------------------
+
+
+def test_workers_sharing_one_gpu_get_an_even_share_of_the_cores(monkeypatch, tmp_path):
+    """--jobs 4 with one visible GPU: four worker processes, all on that GPU, each with cores / 4
+    intra-op threads under --threads 0 (one each by default)."""
+    import multiprocessing
+
+    from benchbench import workers
+
+    started = []
+
+    class FakeProcess:
+        def __init__(self, target, args, daemon):
+            self.args, self.exitcode = args, 0
+
+        def start(self):
+            started.append(self.args)
+
+        def is_alive(self):
+            return False
+
+        def join(self, timeout=None):
+            pass
+
+    class FakeContext:
+        Process = FakeProcess
+
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method: FakeContext())
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 16)
+    store = StorageSpec(tmp_path, None)
+    workers.run_workers(store, "s", 4, threads=0, timeout=None)
+    assert [(args[2], args[4], args[5]) for args in started] == [(i, 4, "0") for i in range(4)]
+    started.clear()
+    workers.run_workers(store, "s", 8, threads=1, timeout=None)
+    assert {(args[4], args[5]) for args in started} == {(1, "0")} and len(started) == 8
+
+
+def test_training_on_device_gathered_batches_gives_the_same_result(monkeypatch):
+    """The loaders a GPU gets for fixed-length examples (batching.DeviceBatches, a plain iterable to
+    Lightning) train and evaluate exactly as the host loaders: forced here on the CPU."""
+    import functools
+
+    task, data, hparams = load_task("adding"), smoke_data("adding"), smoke_hparams("adding", "lstm")
+    host = training.fit_and_test(task, "lstm", hparams, data=data, max_epochs=2, seed=3)
+    monkeypatch.setattr(training, "make_loader", functools.partial(training.make_loader, gather_on_device=True))
+    gathered = training.fit_and_test(task, "lstm", hparams, data=data, max_epochs=2, seed=3)
+    assert (gathered.val, gathered.test, gathered.best_epoch) == (host.val, host.test, host.best_epoch)

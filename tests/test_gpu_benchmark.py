@@ -36,6 +36,7 @@ def test_quick_cpu_run_measures_every_section(tmp_path):
     assert figures["tests"]["passed"] and figures["equality"]["all_equal"] and figures["syncs"]["all_zero"] and figures["bf16"]["all_finite"]
     assert all(row["ok"] and row["devices"] == ["cpu"] for row in figures["sweeps"].values() if isinstance(row, dict) and "ok" in row)
     assert [figures["jobs"][f"jobs={n}"]["complete"] for n in (1, 2)] == [2, 4]
+    assert [figures["jobs"][f"jobs={n}"]["worker_processes"] for n in (1, 2)] == [1, 2]  # not a process per trial
     assert figures["jobs"]["best"] in ("jobs=1", "jobs=2") and figures["jobs"]["jobs=2"]["gpu_util_mean"] is None
     assert "ptb" not in figures and figures["wall_s"] < 120
     assert "equality:" in done.stdout and "trials/hour" in done.stdout  # every figure is printed too
