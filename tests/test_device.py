@@ -170,6 +170,24 @@ def test_fixed_length_batches_reach_the_model_already_on_the_gpu():
 
 
 @pytest.mark.cuda
+def test_gpu_batches_after_an_epochs_one_copy_never_wait_on_the_host():
+    from benchbench.batching import DeviceBatches, make_loader
+
+    placed = device.on_device(smoke_data("adding"), "cuda")
+    loader = make_loader(placed.train, batch_size=16, shuffle=True, seed=0)
+    assert isinstance(loader, DeviceBatches)
+    batches = iter(loader)
+    first = next(batches)  # the epoch's indices are copied here, once
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        rest = list(batches)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert len(rest) == len(loader) - 1 and all(t.is_cuda for batch in (first, *rest) for t in batch)
+
+
+@pytest.mark.cuda
 def test_memory_is_released_between_trials():
     task, data = load_task("adding"), smoke_data("adding")
     hparams = {**smoke_hparams("adding", "peephole"), "hidden_size": 256, "batch_size": 128}
