@@ -158,11 +158,18 @@ def _print_leaderboard(store: StorageSpec, task: str | None) -> None:
         console.print(table)
 
 
+def _complete_precisions(incomplete: str) -> list[str]:
+    from benchbench.device import PRECISIONS
+
+    return [p for p in PRECISIONS if p.startswith(incomplete)]
+
+
 PrecisionOption = Annotated[
     str,
     typer.Option(
         help="Arithmetic of training, through Lightning's precision plugin: 32-true (default), bf16-mixed "
         "(CPU or GPU), 16-mixed (CUDA only) or 64-true.",
+        autocompletion=_complete_precisions,
     ),
 ]
 

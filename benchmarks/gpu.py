@@ -259,7 +259,11 @@ def jobs(device: str, quick: bool, job_counts: list[int]) -> dict:
     from benchbench.sweep import SweepConfig, run_sweep
 
     budget, epochs, window = ("smoke", 1, None) if quick else ("default", 2, 20.0)
-    out = {"budget": budget, "max_epochs": epochs, "claim_window_s": window}
+    out = {
+        "budget": budget, "max_epochs": epochs, "claim_window_s": window,
+        "note": "--jobs 1 trains in this already started process, as `bench run --jobs 1` does in its own; "
+        "--jobs N > 1 includes starting N worker processes (imports, data, CUDA context), as bench run's does",
+    }  # fmt: skip
     for n in job_counts:
         planned = 2 * n if quick else 8 * n
         with tempfile.TemporaryDirectory(prefix="gpu-jobs-") as tmp:

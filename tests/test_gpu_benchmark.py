@@ -38,7 +38,7 @@ def test_quick_cpu_run_measures_every_section(tmp_path):
     assert [figures["jobs"][f"jobs={n}"]["complete"] for n in (1, 2)] == [2, 4]
     assert [figures["jobs"][f"jobs={n}"]["worker_processes"] for n in (1, 2)] == [1, 2]  # not a process per trial
     assert figures["jobs"]["best"] in ("jobs=1", "jobs=2") and figures["jobs"]["jobs=2"]["gpu_util_mean"] is None
-    assert "ptb" not in figures and figures["wall_s"] < 120
+    assert "ptb" not in figures  # its time is printed and recorded (wall_s), not asserted: a shared machine varies
     assert "equality:" in done.stdout and "trials/hour" in done.stdout  # every figure is printed too
 
 

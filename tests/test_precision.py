@@ -124,6 +124,9 @@ def test_precision_is_recorded_with_the_study_and_each_trial(results):
     again = runner.invoke(app, [*rerun, "--results", str(results)])
     assert again.exit_code == 0, again.output
     assert "in bf16-mixed" in again.stdout
+    shown = runner.invoke(app, ["show", "--task", "adding", "--model", "gru", "--budget", "smoke", "--results", str(results)])
+    rows = [line for line in shown.stdout.splitlines() if "precision" in line and "--precision" not in line]
+    assert shown.exit_code == 0 and len(rows) == 1 and "bf16-mixed" in rows[0]  # its own row, beside device
 
 
 def test_train_records_its_precision_per_trial(results):
