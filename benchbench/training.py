@@ -175,18 +175,22 @@ class SequenceModel(pl.LightningModule):
             loss = self._train_loss(batch)
         else:
             optimizer = self.optimizers()
-            clip = self.config.gradient_clip
             for one in batch:
                 loss = self._train_loss(one)
                 self.manual_backward(loss)
-                if clip is not None:
-                    self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
-                optimizer.step()
+                optimizer.step()  # clipped in on_before_optimizer_step
                 optimizer.zero_grad()
             loss = loss.detach()
         if batch_idx == self.trainer.num_training_batches - 1:
             self.log("train_loss", self._loss_sum / self._loss_count, on_step=False, on_epoch=True, batch_size=1)
         return loss
+
+    def on_before_optimizer_step(self, optimizer) -> None:  # noqa: ANN001
+        """Gradient-norm clipping of manual optimization. Lightning calls this inside each
+        `optimizer.step()`, after a gradient scaler (16-mixed) has unscaled the gradients, so the
+        norm is the true one; clipping before the step would clip the scaled gradients."""
+        if not self.automatic_optimization and self.config.gradient_clip is not None:
+            self.clip_gradients(optimizer, gradient_clip_val=self.config.gradient_clip, gradient_clip_algorithm="norm")
 
     def on_train_epoch_end(self) -> None:
         schedule = self.lr_schedulers()

@@ -139,3 +139,28 @@ def test_train_records_its_precision_per_trial(results):
     assert [t.user_attrs["precision"] for t in study.trials] == ["64-true", "32-true"]
     assert "--precision 64-true" in study.trials[0].user_attrs["command"]
     assert "--precision" not in study.trials[1].user_attrs["command"]
+
+
+def test_manual_steps_clip_the_unscaled_gradients(monkeypatch):
+    """With a gradient scaler (16-mixed on a GPU), fit_and_test's manual steps clip the true gradient
+    norm: Lightning unscales inside `optimizer.step()`, before `on_before_optimizer_step`. Shown on
+    the CPU with the same plugin and a CPU gradient scaler (Lightning gives a CPU none by itself)."""
+    from lightning.pytorch.plugins.precision import MixedPrecision
+
+    from benchbench import training
+
+    norms = []
+    clip = torch.nn.utils.clip_grad_norm_
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", lambda params, value, **kw: norms.append(float(clip(params, value, **kw))))
+    trainer_class = pl.Trainer
+
+    def scaled_trainer(**kwargs):
+        kwargs.pop("precision")
+        scaler = torch.amp.GradScaler("cpu", init_scale=2.0**16)
+        return trainer_class(**kwargs, plugins=[MixedPrecision("16-mixed", "cpu", scaler=scaler)])
+
+    monkeypatch.setattr(training.pl, "Trainer", scaled_trainer)
+    hparams = {**smoke_hparams("adding", "gru"), "gradient_clip": 1.0}
+    training.fit_and_test(load_task("adding"), "gru", hparams, data=smoke_data("adding"), max_epochs=1, seed=0)
+    finite = [n for n in norms if math.isfinite(n)]  # an overflowing step is skipped by the scaler, as it should be
+    assert len(finite) > len(norms) // 2 and max(finite) < 1e3, norms  # scaled by 2**16: tens of thousands
