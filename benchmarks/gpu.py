@@ -309,6 +309,14 @@ def tests(device: str, quick: bool) -> dict:
     return {"exit_code": done.returncode, "summary": summary, "failed": failed, "passed": done.returncode in (0, 5)}
 
 
+def _last_json(text: str) -> dict:
+    """The last top-level JSON object a program printed with indent=2, whatever came before it (a
+    library's banner on stdout must not cost the figures)."""
+    lines = text.splitlines()
+    start = max(i for i, line in enumerate(lines) if line == "{")
+    return json.loads("\n".join(lines[start:]))
+
+
 class _PTB:
     """Zaremba's small LSTM on PTB in a process of its own, started at once and collected later, so
     that it trains while the correctness sections run; stopped if it runs past its deadline."""
@@ -335,7 +343,7 @@ class _PTB:
         self.tmp.cleanup()
         if self.process.returncode != 0:
             return {"finished": False, "error": (stderr.strip().splitlines() or ["?"])[-1], "wall_s": wall}
-        figures = json.loads(stdout)
+        figures = _last_json(stdout)
         row = {"finished": True, "wall_s": wall, "train_wall_s": figures["wall_time_s"], "val_ppl": figures["val"],
                "test_ppl": figures["test"], "published_test_ppl": figures["published_test"], "device": figures["device"],
                "epochs": figures["epochs"], "alongside": "the correctness sections (tests, equality, syncs, sweeps, bf16)"}  # fmt: skip

@@ -63,3 +63,14 @@ def test_out_defaults_to_the_out_folder(tmp_path):
 def test_unknown_section_is_one_line():
     done = _run("--device", "cpu", "--only", "cells,nope")
     assert done.returncode == 2 and "unknown section 'nope'" in done.stderr
+
+
+def test_ptb_figures_are_read_past_anything_printed_before_them():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_benchmark", SCRIPT)
+    gpu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu)
+    figures = {"test": 112.9, "naive_test": {"unigram": 666.6}, "device": "cuda:0"}
+    printed = "GPU available: True (cuda), used: True\n{ not json\n" + json.dumps(figures, indent=2) + "\n"
+    assert gpu._last_json(printed) == figures
