@@ -96,7 +96,7 @@ def _nvidia_smi(*args: str) -> list[str] | None:
     return out.stdout.strip().splitlines() if out.returncode == 0 else None
 
 
-def cells(device: str, quick: bool) -> dict:
+def cells(device: str, quick: bool, save=None) -> dict:
     from benchbench.device_checks import hand_written, time_forward_backward
     from benchbench.models import MODELS
 
@@ -120,6 +120,8 @@ def cells(device: str, quick: bool) -> dict:
                 if "ratio" in row else row["error"]
             ))  # fmt: skip
         out[key] = rows
+        if save is not None:
+            save(out)
     out["compile_or_capture"] = "none: no torch.compile and no CUDA graphs; the first call's time is reported on its own"
     return out
 
@@ -252,7 +254,7 @@ class _Utilisation:
                 "gpu_memory_max_mib": max(m for _, m in self.samples), "samples": len(self.samples)}  # fmt: skip
 
 
-def jobs(device: str, quick: bool, job_counts: list[int]) -> dict:
+def jobs(device: str, quick: bool, job_counts: list[int], save=None) -> dict:
     """One adding sweep per --jobs N, in a fresh results folder each: no pruning, no final evaluation,
     at most `window` seconds of claims (the trials started by then finish); trials per hour counts
     the complete trials over the whole wall time, start-up of the worker processes included."""
@@ -287,6 +289,8 @@ def jobs(device: str, quick: bool, job_counts: list[int]) -> dict:
             except Exception as err:  # noqa: BLE001
                 row = {"jobs": n, "error": f"{type(err).__name__}: {err}".splitlines()[0]}
         out[f"jobs={n}"] = row
+        if save is not None:
+            save(out)  # each setting's figures survive a run stopped during the next one
         _say(f"  --jobs {n}: " + (f"{row['complete']} trials in {row['wall_s']:.1f} s = {row['trials_per_hour']:.0f} trials/hour, "
                                   f"GPU util mean {row['gpu_util_mean']} max {row['gpu_util_max']}" if "error" not in row else row["error"]))  # fmt: skip
     rates = {k: v["trials_per_hour"] for k, v in out.items() if isinstance(v, dict) and "trials_per_hour" in v}
@@ -342,7 +346,9 @@ class _PTB:
         wall = time.perf_counter() - self.start
         self.tmp.cleanup()
         if self.process.returncode != 0:
-            return {"finished": False, "error": (stderr.strip().splitlines() or ["?"])[-1], "wall_s": wall}
+            error = (stderr.strip().splitlines() or ["?"])[-1]
+            _say(f"  failed after {wall:.0f} s: {error}")
+            return {"finished": False, "error": error, "wall_s": wall}
         figures = _last_json(stdout)
         row = {"finished": True, "wall_s": wall, "train_wall_s": figures["wall_time_s"], "val_ppl": figures["val"],
                "test_ppl": figures["test"], "published_test_ppl": figures["published_test"], "device": figures["device"],
@@ -406,8 +412,13 @@ def main() -> None:
         _say(f"{section}:")
         start = time.perf_counter()
         try:
+            def save(partial: dict, section: str = section) -> None:
+                _write(args.out, {**figures, section: {**partial, "partial": True}})
+
             if section == "jobs":
-                result = jobs(args.device, args.quick, job_counts)
+                result = jobs(args.device, args.quick, job_counts, save)
+            elif section == "cells":
+                result = cells(args.device, args.quick, save)
             elif section == "ptb":
                 result = ptb_run.collect(began + args.deadline_s - timings)
             else:
