@@ -10,6 +10,10 @@
 
 `GroupedBatches` serves any of these loaders' batches a few at a time, unchanged and in order, so
 that training can run several optimizer steps per call of Lightning's loop (see training.py).
+
+On a GPU the tensor-held splits are already on the device (device.on_device): a stream's windows are
+views of it, and fixed-length examples are gathered there by `DeviceBatches`, so no batch waits on a
+copy from the host.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, TensorDataset
 
-__all__ = ["GroupedBatches", "LengthBatches", "StreamBatches", "is_stream", "make_loader"]
+__all__ = ["DeviceBatches", "GroupedBatches", "LengthBatches", "StreamBatches", "is_stream", "make_loader"]
 
 
 def is_stream(data: Any) -> bool:
@@ -99,12 +103,57 @@ class GroupedBatches:
             yield list(islice(batches, min(self.size, count - start)))
 
 
+def _same(batch: Any) -> Any:
+    return batch
+
+
+class _Positions(Dataset):
+    """Stands in for a dataset of `n` examples: indexing it returns the indices themselves."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: Any) -> Any:
+        return index
+
+
+class DeviceBatches:
+    """Batches of a `TensorDataset` whose tensors live on a GPU. The indices of a whole epoch are drawn
+    by `indices`, a loader exactly like the host one (same sampler, same generator, same draws), moved
+    to the device in one copy, and each batch is gathered there: the same batches in the same order,
+    without a host-to-device copy (and the stream synchronisation a copy from pageable memory makes)
+    per batch."""
+
+    def __init__(self, data: TensorDataset, indices: DataLoader) -> None:
+        self.tensors, self.indices = data.tensors, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        # This epoch's draws, and not one past the length (see GroupedBatches: a shuffling sampler's
+        # partial last pass would draw from the generator and change the next epoch's order).
+        draws = islice(self.indices, len(self.indices))
+        batches = [torch.as_tensor(batch, dtype=torch.long) for batch in draws]
+        if not batches:
+            return
+        order = torch.cat(batches).to(self.tensors[0].device)  # (N,): one copy per epoch
+        for part in order.split([len(batch) for batch in batches]):
+            yield tuple(t[part] for t in self.tensors)
+
+
 def _stack_pairs(pairs: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack([ids for ids, _ in pairs]), torch.tensor([label for _, label in pairs])
 
 
-def make_loader(data: Any, *, batch_size: int, shuffle: bool, seed: int, bptt: int = 35) -> DataLoader:
-    """A DataLoader for one split in whichever form the dataset gives it."""
+def make_loader(
+    data: Any, *, batch_size: int, shuffle: bool, seed: int, bptt: int = 35, gather_on_device: bool | None = None
+) -> DataLoader | DeviceBatches:
+    """A DataLoader for one split in whichever form the dataset gives it; for a `TensorDataset` on a
+    GPU (or with `gather_on_device`), the same batches gathered on the device (`DeviceBatches`)."""
     if is_stream(data):
         return DataLoader(StreamBatches(data, batch_size=batch_size, bptt=bptt), batch_size=None, shuffle=False)
     if isinstance(data, list):
@@ -116,6 +165,9 @@ def make_loader(data: Any, *, batch_size: int, shuffle: bool, seed: int, bptt: i
         generator = torch.Generator().manual_seed(seed) if shuffle else None
         order = RandomSampler(data, generator=generator) if shuffle else SequentialSampler(data)
         batches = BatchSampler(order, batch_size, drop_last=False)
+        if gather_on_device if gather_on_device is not None else data.tensors[0].device.type != "cpu":
+            indices = DataLoader(_Positions(len(data)), sampler=batches, batch_size=None, generator=generator, collate_fn=_same)
+            return DeviceBatches(data, indices)
         return DataLoader(data, sampler=batches, batch_size=None, generator=generator, collate_fn=tuple)
     if isinstance(data, Dataset):
         generator = torch.Generator().manual_seed(seed) if shuffle else None

@@ -174,6 +174,21 @@ def _print_leaderboard(store: StorageSpec, task: str | None) -> None:
         console.print(table)
 
 
+def _complete_precisions(incomplete: str) -> list[str]:
+    from benchbench.device import PRECISIONS
+
+    return [p for p in PRECISIONS if p.startswith(incomplete)]
+
+
+PrecisionOption = Annotated[
+    str,
+    typer.Option(
+        help="Arithmetic of training, through Lightning's precision plugin: 32-true (default), bf16-mixed "
+        "(CPU or GPU), 16-mixed (CUDA only) or 64-true.",
+        autocompletion=_complete_precisions,
+    ),
+]
+
 StorageOption = Annotated[
     Optional[str],
     typer.Option(
@@ -220,6 +235,7 @@ def run(
             "cores. 0: torch's choice, cores / jobs.",
         ),
     ] = 1,
+    precision: PrecisionOption = "32-true",
     storage: StorageOption = None,
     option: OptionsOption = None,
     results: ResultsOption = Path("results"),
@@ -239,7 +255,7 @@ def run(
             SweepConfig(
                 task=t, model=m, budget=budget, trials=trials, max_epochs=max_epochs, timeout=timeout,
                 seed=seed, results=results, options=options, sampler=sampler.value, pruner=pruner.value,
-                top_k=top_k, seeds=seeds, storage=storage, jobs=jobs, threads=threads,
+                top_k=top_k, seeds=seeds, storage=storage, jobs=jobs, threads=threads, precision=precision,
             )
             for t, m in cells
         ]  # fmt: skip
@@ -316,6 +332,7 @@ def train(
     budget: Annotated[str, typer.Option(help="Data sizes from the task spec.", autocompletion=_complete_budgets)] = "default",
     max_epochs: Annotated[Optional[int], typer.Option(help="Epochs (default: the preset's, else the budget's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of weights, dropout and batch order.")] = 0,
+    precision: PrecisionOption = "32-true",
     option: OptionsOption = None,
     results: ResultsOption = Path("results"),
 ) -> None:
@@ -327,13 +344,14 @@ def train(
         options = parse_overrides(option or [], flag="--option")
         config = FixedConfig(
             task=task, model=model, budget=budget, max_epochs=max_epochs, seed=seed, results=results,
-            options=options, preset=preset, overrides=parse_overrides(set_ or []),
+            options=options, preset=preset, overrides=parse_overrides(set_ or []), precision=precision,
         )  # fmt: skip
         _, result = train_fixed(config, show_progress=True)
         extra = "".join(f" · test {name} {value:.4g}" for name, value in result.test_extra.items())
         typer.echo(
             f"{task}/{model}: val {result.val:.4g} · test {result.test:.4g}{extra} · "
             f"{result.epochs} epochs · {result.wall_time:.0f}s on {result.device}"
+            + ("" if result.precision == "32-true" else f" in {result.precision}")
         )
 
 

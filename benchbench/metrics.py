@@ -52,7 +52,8 @@ def _add(metric: Metric) -> None:
 
 
 def _count(t: Tensor) -> Tensor:
-    return torch.tensor(float(t.numel()), device=t.device)
+    # filled on the device: torch.tensor(n, device=...) would copy from the host and wait on a GPU
+    return torch.full((), float(t.numel()), device=t.device)
 
 
 def _sse(pred: Tensor, target: Tensor) -> Tensor:

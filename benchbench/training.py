@@ -28,6 +28,7 @@ from torch import nn
 from benchbench import models
 from benchbench.batching import GroupedBatches, is_stream, make_loader
 from benchbench.data.registry import Splits
+from benchbench.device import DEFAULT_PRECISION, check_precision, on_device, release_memory, trial_device
 from benchbench.errors import BenchError, Diverged
 from benchbench.heads import HEADS, OutputKind
 from benchbench.metrics import METRICS, Metric, in_units
@@ -55,13 +56,15 @@ class TrainConfig:
     eval_batch_size: int | None = None  # None: 10 streams for language modelling, else max(batch, 256)
     max_epochs: int = 10  # epochs unless pruning stops earlier
     seed: int = 0  # seeds weights, dropout and batch order
+    precision: str = DEFAULT_PRECISION  # Lightning's precision plugin: 32-true, bf16-mixed, 16-mixed or 64-true (device.py)
 
 
 EVAL_WINDOW = 256  # tokens per evaluation window on a stream
 STEPS_PER_CALL = 16  # optimizer steps per call of `SequenceModel.training_step` in `fit_and_test`
 
 # Hyperparameters that configure training; every other name is a model option.
-TRAIN_KEYS = frozenset(f.name for f in dataclasses.fields(TrainConfig)) - {"max_epochs", "seed"}
+# max_epochs, seed and precision are settings of a run (`--max-epochs`, `--seed`, `--precision`), not searched.
+TRAIN_KEYS = frozenset(f.name for f in dataclasses.fields(TrainConfig)) - {"max_epochs", "seed", "precision"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class RunResult:
     best_epoch: int  # epoch the val figure comes from (0-based)
     wall_time: float  # seconds for fit + test
     device: str  # where it ran, e.g. "cpu" or "cuda:0"
+    precision: str = DEFAULT_PRECISION  # the arithmetic it trained in (TrainConfig.precision)
     test_extra: dict[str, float] = field(default_factory=dict)  # the task's other metrics on test
 
 
@@ -171,18 +175,22 @@ class SequenceModel(pl.LightningModule):
             loss = self._train_loss(batch)
         else:
             optimizer = self.optimizers()
-            clip = self.config.gradient_clip
             for one in batch:
                 loss = self._train_loss(one)
                 self.manual_backward(loss)
-                if clip is not None:
-                    self.clip_gradients(optimizer, gradient_clip_val=clip, gradient_clip_algorithm="norm")
-                optimizer.step()
+                optimizer.step()  # clipped in on_before_optimizer_step
                 optimizer.zero_grad()
             loss = loss.detach()
         if batch_idx == self.trainer.num_training_batches - 1:
             self.log("train_loss", self._loss_sum / self._loss_count, on_step=False, on_epoch=True, batch_size=1)
         return loss
+
+    def on_before_optimizer_step(self, optimizer) -> None:  # noqa: ANN001
+        """Gradient-norm clipping of manual optimization. Lightning calls this inside each
+        `optimizer.step()`, after a gradient scaler (16-mixed) has unscaled the gradients, so the
+        norm is the true one; clipping before the step would clip the scaled gradients."""
+        if not self.automatic_optimization and self.config.gradient_clip is not None:
+            self.clip_gradients(optimizer, gradient_clip_val=self.config.gradient_clip, gradient_clip_algorithm="norm")
 
     def on_train_epoch_end(self) -> None:
         schedule = self.lr_schedulers()
@@ -193,6 +201,8 @@ class SequenceModel(pl.LightningModule):
         pred, y = self._step(batch, split)
         if self.kind.regression:
             pred, y = in_units(pred, y, self.target_scale, self.target_offset)
+        if pred.dtype in (torch.float16, torch.bfloat16):  # mixed precision: sums of a split need float32
+            pred = pred.float()
         sums = self._sums[split]
         for i, metric in enumerate(self.metrics):
             batch_sums = metric.stats(pred.detach(), y)
@@ -349,14 +359,29 @@ def fit_and_test(
     log_dir: Path | None = None,
     log_name: str = "",
     log_version: str = "",
+    precision: str = DEFAULT_PRECISION,
 ) -> RunResult:
-    """Train one configuration, select its best validation epoch, and evaluate that on test."""
+    """Train one configuration, select its best validation epoch, and evaluate that on test, in
+    `precision` (device.PRECISIONS). The trial's device memory is released when it ends, however it
+    ends (device.release_memory), so that the next trial of a worker, or another worker sharing the
+    GPU, starts from what it held before."""
+    try:
+        return _fit_and_test(
+            task, family, hparams, data=data, max_epochs=max_epochs, seed=seed, callbacks=callbacks,
+            log_dir=log_dir, log_name=log_name, log_version=log_version, precision=precision,
+        )  # fmt: skip
+    finally:
+        release_memory()
+
+
+def _fit_and_test(task, family, hparams, *, data, max_epochs, seed, callbacks, log_dir, log_name, log_version, precision) -> RunResult:  # noqa: PLR0913
     quiet_lightning()
     start = time.perf_counter()
     pl.seed_everything(seed, workers=True, verbose=False)
     train_options, _ = split_hparams(hparams)
-    config = TrainConfig(max_epochs=max_epochs, seed=seed, **train_options)
+    config = TrainConfig(max_epochs=max_epochs, seed=seed, precision=check_precision(precision), **train_options)
     module = build_model(task, family, hparams, data, config)
+    data = on_device(data, trial_device())  # tensor-held splits moved once, not batch by batch
     module.automatic_optimization = False  # training_step takes STEPS_PER_CALL batches at a time
 
     monitor = f"val_{task.metric}"
@@ -369,6 +394,7 @@ def fit_and_test(
     trainer = pl.Trainer(
         accelerator="auto",
         devices=1,
+        precision=config.precision,
         max_epochs=max_epochs,
         callbacks=[FiniteGuard(monitor), best, *callbacks],
         logger=logger,
@@ -400,5 +426,6 @@ def fit_and_test(
         best_epoch=best.best_epoch,
         wall_time=time.perf_counter() - start,
         device=str(module.device),
+        precision=config.precision,
         test_extra={name: float(scores[f"test_{name}"]) for name in task.extra_metrics},
     )

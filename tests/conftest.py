@@ -17,3 +17,13 @@ def results(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def _no_terminal_width_surprises(monkeypatch):
     monkeypatch.setenv("COLUMNS", os.environ.get("COLUMNS", "200"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `cuda` need a CUDA GPU: skipped where there is none (benchmarks/gpu.sh runs them on one)."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (run by benchmarks/gpu.sh on the GPU machine)")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)

@@ -1,11 +1,14 @@
 """How splits become batches: streams for truncated BPTT, and sentence batches that never change a
 prediction."""
 
+import itertools
+
 import pytest
 import torch
+from torch.utils.data import TensorDataset
 
 from benchbench import models
-from benchbench.batching import GroupedBatches, StreamBatches, make_loader
+from benchbench.batching import DeviceBatches, GroupedBatches, StreamBatches, make_loader
 from benchbench.heads import SequenceSummary
 
 
@@ -74,3 +77,18 @@ def test_batching_never_changes_a_sentence_prediction(family):
             together = predict(x)
             alone = torch.cat([predict(row[None]) for row in x])
             torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_device_batches_are_the_host_loaders_batches(shuffle):
+    """Gathered on the device from one copy of an epoch's indices: the same batches, in the same
+    order, epoch after epoch (the generator is drawn exactly as the host loader draws it)."""
+    data = TensorDataset(torch.arange(40.0).unsqueeze(1), torch.arange(40))  # whole batches: no partial pass drawn
+    host = make_loader(data, batch_size=8, shuffle=shuffle, seed=5)
+    gathered = make_loader(data, batch_size=8, shuffle=shuffle, seed=5, gather_on_device=True)
+    assert isinstance(gathered, DeviceBatches) and len(gathered) == len(host) == 5
+    for _ in range(3):  # Lightning takes len() batches of each epoch, no more
+        ours, theirs = list(itertools.islice(gathered, len(gathered))), list(itertools.islice(host, len(host)))
+        assert len(ours) == len(theirs)
+        for a, b in zip(ours, theirs, strict=True):
+            assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))

@@ -60,5 +60,12 @@ class TorchRecurrent(Backbone):
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
     def forward(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            # bf16-mixed on a CPU: oneDNN's bfloat16 LSTM needs AVX512-BF16 and refuses elsewhere, so
+            # torch's layers run in their weights' dtype there; the rest of the model stays in bfloat16.
+            dtype = self.rnn.weight_hh_l0.dtype
+            state = None if state is None else torch.utils._pytree.tree_map(lambda s: s.to(dtype), state)
+            with torch.autocast("cpu", enabled=False):
+                return self.rnn(x.to(dtype), state)
         out, state = self.rnn(x, state)  # (B, T, H * directions), final state per layer
         return out, state

@@ -120,6 +120,11 @@ class _ConvLSTMLayer(nn.Module):
         B, T = x.shape[:2]  # x: (B, T, C_in, *grid)
         N = self.size
         if N <= _DENSE_LIMIT and x[0, 0].numel() <= _DENSE_INPUT_LIMIT:
+            if torch.is_autocast_enabled(x.device.type):  # mixed precision: the dense cell runs in its weights' dtype
+                dtype = self.state_conv.weight.dtype
+                state = None if state is None else tuple(s.to(dtype) for s in state)
+                with torch.autocast(x.device.type, enabled=False):
+                    return self._dense_forward(x.to(dtype), state)
             return self._dense_forward(x, state)
         gx = self.input_conv(x.flatten(0, 1)).view(B, T, 4, N)  # input-to-state for all steps at once
         steps = gx.unbind(1)  # T × (B, 4, N); one backward for all (indexing gx[:, t] costs O(T) each)

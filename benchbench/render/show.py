@@ -37,7 +37,8 @@ def render_trial(record: TrialRecord):
         ("seed", a.get("seed")), ("hyperparameters", a.get("hparams", record.params)),
         ("sampled", record.params if record.params != a.get("hparams") else None),
         ("source trial", a.get("source_trial")), ("epochs", a.get("epochs")), ("best epoch", a.get("best_epoch")),
-        ("parameters", a.get("params")), ("device", a.get("device")), ("wall time (s)", a.get("wall_time")),
+        ("parameters", a.get("params")), ("device", a.get("device")), ("precision", a.get("precision")),
+        ("wall time (s)", a.get("wall_time")),
         ("started", record.started), ("finished", record.finished), ("worker", a.get("worker")),
         ("fail reason", a.get("fail_reason")),
     ]  # fmt: skip

@@ -27,7 +27,9 @@ __all__ = ["MAX_RETRIES", "PLAN_ATTRS", "WorkerId", "fail_dead_trials", "heartbe
 
 MAX_RETRIES = 3  # a configuration whose workers died this often stays failed
 # What a retry keeps of the dead trial: its plan, not its partial results.
-PLAN_ATTRS = ("seed", "source_trial", "rank", "hparams", "max_epochs", "data_budget", "data_options", "preset", "overrides")
+PLAN_ATTRS = (
+    "seed", "source_trial", "rank", "hparams", "max_epochs", "data_budget", "data_options", "preset", "overrides", "precision",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchbench.device import check_precision
 from benchbench.errors import BenchError
 from benchbench.registry import parse_names
 from benchbench.store.storage import StorageSpec
@@ -40,6 +41,7 @@ class SweepConfig:
     storage: str | None = None  # an RDB URL shared by many machines; None: the results folder's journal
     jobs: int = 1  # worker processes on this machine; 0 only plans the study for `bench worker`s
     threads: int = 1  # torch intra-op threads per worker process; 0: torch's choice split over jobs (cores / jobs)
+    precision: str = "32-true"  # Lightning's precision plugin for every trial (device.PRECISIONS)
 
     @functools.cached_property
     def store(self) -> StorageSpec:
@@ -88,6 +90,8 @@ def validate(config: SweepConfig) -> Task:
     if config.pruner not in PRUNERS:
         raise BenchError(f"unknown pruner {config.pruner!r}; choose one of: {', '.join(PRUNERS)}")
     config.store  # validates the storage URL
+    # only planned (--jobs 0): the workers that train may have the GPU this machine lacks
+    check_precision(config.precision, cuda=True if config.jobs == 0 else None)
     if isinstance(config, FixedConfig) and config.preset is not None:
         preset = {k: v for k, v in task.preset(config.preset).items() if k != "dataset"}  # dataset: checked on load
         _check_values(task, config.model, config.budget, preset.items(), f"task {task.name!r} preset {config.preset!r}:")

@@ -9,6 +9,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from benchbench.device import DEFAULT_PRECISION
 from benchbench.store.names import Kind, search_seed
 from benchbench.store.storage import StorageSpec
 from benchbench.sweep.studies import provenance, rerun_command
@@ -63,11 +64,12 @@ class Objective:
         max_epochs = int(planned.get("max_epochs", self.max_epochs))
         budget = planned.get("data_budget", self.budget)
         options = planned.get("data_options", self.attrs.get("task_options") or {})
+        precision = planned.get("precision", self.attrs.get("precision", DEFAULT_PRECISION))
         data = trial_data(self.task, budget, options)
         trial.set_user_attr("seed", seed)
         trial.set_user_attr("hparams", hparams)
         trial.set_user_attr("provenance", provenance())
-        command = {**self.attrs, "budget": budget, "task_options": options}
+        command = {**self.attrs, "budget": budget, "task_options": options, "precision": precision}
         trial.set_user_attr("command", rerun_command(command, hparams, seed, max_epochs))
         if self.progress is not None:
             self.progress.trial_started(trial.number)
@@ -77,7 +79,7 @@ class Objective:
             result = fit_and_test(
                 self.task, self.model, hparams, data=data, max_epochs=max_epochs, seed=seed,
                 callbacks=callbacks, log_dir=self.store.results / "logs", log_name=self.study_name,
-                log_version=f"trial_{trial.number}",
+                log_version=f"trial_{trial.number}", precision=precision,
             )  # fmt: skip
         except BaseException:  # pruned, diverged or broken: the record still says where and how long
             import torch

@@ -155,6 +155,7 @@ def train_fixed(config: FixedConfig, *, show_progress: bool = True):
             user_attrs={
                 "seed": config.seed, "hparams": hparams, "max_epochs": max_epochs, "data_budget": config.budget,
                 "data_options": data_options, "preset": config.preset, "overrides": dict(config.overrides),
+                "precision": config.precision,
             },
         )
     )  # fmt: skip

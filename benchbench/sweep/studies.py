@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchbench.device import DEFAULT_PRECISION
 from benchbench.errors import BenchError
 from benchbench.store.locks import claim_lock
 from benchbench.store.names import (
@@ -82,6 +83,8 @@ def rerun_command(attrs: dict[str, Any], hparams: dict[str, Any], seed: int, max
     for key, value in sorted((attrs.get("task_options") or {}).items()):
         words += ["--option", f"{key}={_literal(value)}"]
     words += ["--seed", str(seed), "--max-epochs", str(max_epochs)]
+    if attrs.get("precision", "32-true") != "32-true":
+        words += ["--precision", attrs["precision"]]
     for key, value in hparams.items():
         if value is not None:
             words += ["--set", f"{key}={_literal(value)}"]
@@ -112,13 +115,17 @@ class StudyAttrs:
     extra_metrics: list[str] = field(default_factory=list)
     tolerance: Any = None  # the task spec's regression tolerance
     seed: int = 0  # base seed
+    precision: str = DEFAULT_PRECISION  # Lightning's precision plugin of every trial (--precision)
 
     @classmethod
-    def of(cls, task: Task, *, kind: str, model: str, budget: str, options: dict[str, Any], seed: int) -> StudyAttrs:
+    def of(
+        cls, task: Task, *, kind: str, model: str, budget: str, options: dict[str, Any], seed: int,
+        precision: str = DEFAULT_PRECISION,
+    ) -> StudyAttrs:
         return cls(
-            kind=str(kind), task=task.name, task_options=dict(options), model=model, budget=budget, metric=task.metric,
-            direction=task.direction, units=task.units, extra_metrics=list(task.extra_metrics), tolerance=task.tolerance,
-            seed=seed,
+            kind=str(kind), task=task.name, task_options=dict(options), model=str(model), budget=str(budget),
+            metric=task.metric, direction=task.direction, units=task.units, extra_metrics=list(task.extra_metrics),
+            tolerance=task.tolerance, seed=seed, precision=precision,
         )  # fmt: skip
 
     @classmethod
@@ -132,7 +139,10 @@ class StudyAttrs:
 
 def study_attrs(task: Task, config: SweepConfig, kind: str, budget_name: str) -> dict[str, Any]:
     """The attributes of a study of `config`'s family on `task`."""
-    return StudyAttrs.of(task, kind=kind, model=config.model, budget=budget_name, options=dict(config.options), seed=config.seed).to_attrs()
+    return StudyAttrs.of(
+        task, kind=kind, model=config.model, budget=budget_name, options=dict(config.options), seed=config.seed,
+        precision=config.precision,
+    ).to_attrs()
 
 
 def create_study(store: StorageSpec, name: str, direction: str, attrs: dict[str, Any]):
