@@ -115,13 +115,13 @@ def check_gradients(name: str) -> None:
         x = torch.randn(B, T, I, requires_grad=True)
         out, _ = _run(model, x)
         out.square().mean().backward()
-        if x.grad is None or not torch.isfinite(x.grad).all() or x.grad.abs().sum() == 0:
-            _fail(f"{layers} layer(s): the gradient of the input is {'missing' if x.grad is None else 'zero or not finite'}")
         for pname, p in model.named_parameters():
             if p.requires_grad and p.grad is None:
                 _fail(f"{layers} layer(s): parameter {pname!r} gets no gradient")
             if p.requires_grad and not torch.isfinite(p.grad).all():
                 _fail(f"{layers} layer(s): parameter {pname!r} has a non-finite (NaN or inf) gradient")
+        if x.grad is None or not torch.isfinite(x.grad).all() or x.grad.abs().sum() == 0:
+            _fail(f"{layers} layer(s): the gradient of the input is {'missing' if x.grad is None else 'zero or not finite'}")
 
 
 def check_dropout(name: str) -> None:

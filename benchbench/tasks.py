@@ -168,6 +168,10 @@ class Task:
                 raise BenchError(
                     f"--option {key}={value!r} must be a {type(default).__name__} like the task's {key}={default!r}"
                 )
+        required = [p.name for p in inspect.signature(load).parameters.values() if p.kind == p.KEYWORD_ONLY and p.default is p.empty]
+        missing = [key for key in required if key not in spec and key not in (options or {})]
+        if missing:
+            raise BenchError(f"{self.source or self.name}: [dataset] needs {missing[0]} = ..., an option of dataset {self.dataset!r} (its options: {', '.join(accepted)})")
         return load(**{**spec, **(options or {})})
 
 
@@ -371,7 +375,11 @@ def load_task(name: str) -> Task:
         path = _outside().get(name)
     if path is None:
         raise BenchError(f"unknown task {name!r}; choose one of: {', '.join(task_names())} (or give a spec's path, or csv:FILE)")
-    return _load_file(name, str(path), path.stat().st_mtime_ns)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as err:
+        raise BenchError(f"task {name!r}: its spec {path} cannot be read ({err.strerror})") from None
+    return _load_file(name, str(path), mtime)
 
 
 @cache
@@ -413,18 +421,18 @@ def use_task(ref: str) -> str:
         if not path.is_file():
             raise BenchError(f"--task {ref}: no file {path}; give csv:PATH to a CSV or Parquet file of series")
         name = _new_name(path.stem, ref)
+        _csv_task(name, str(path))  # checked before it is registered: a bad one leaves no trace
         _FILES.pop(name, None)
         _CSV[name] = path
-        load_task(name)
         return name
     if ref.endswith(".toml") or os.sep in ref or "/" in ref:
         path = Path(ref).expanduser().resolve()
         if not path.is_file():
             raise BenchError(f"--task {ref}: no file {path}; give a task spec (.toml), a task name or csv:FILE")
         name = _new_name(path.stem, ref)
+        _load_file(name, str(path), path.stat().st_mtime_ns)  # read and checked now: an error names the file and the key
         _CSV.pop(name, None)
         _FILES[name] = path
-        load_task(name)  # read and checked now: an error names the file and the key
         return name
     load_task(ref)  # an unknown name lists the choices
     return ref
