@@ -510,11 +510,13 @@ def report(
         from benchbench.analysis.frame import read
         from benchbench.render.report import write_report
 
+        found = read(_store(results, storage))
         if against is not None:
             from benchbench.models import MODELS
 
-            MODELS.get(against)  # an unknown name lists the valid ones
-        page = write_report(read(_store(results, storage)), out or results / "report.html", against=against)
+            if against not in MODELS and against not in {s.attrs.get("model") for s in found.primary}:
+                MODELS.get(against)  # an unknown name lists the valid ones (a family given by reference has results)
+        page = write_report(found, out or results / "report.html", against=against)
         typer.echo(f"wrote {page}")
 
 

@@ -403,7 +403,7 @@ def test_user_tasks_reach_leaderboard_compare_and_report(swept):
     assert "tinycell" in compared.stdout and "my-adding" in compared.stdout and "prices[target=close]" in compared.stdout
     against = bench("compare", "--results", results, "--against", "tinycell")
     assert against.exit_code == 0, against.output
-    page = bench("report", "--results", results)
+    page = bench("report", "--results", results, "--against", "tinycell")
     assert page.exit_code == 0, page.output
     html = (results / "report.html").read_text()
     assert "my-adding" in html and "prices[target=close]" in html and "tinycell" in html
