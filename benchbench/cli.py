@@ -109,6 +109,26 @@ OptionsOption = Annotated[
 ResultsOption = Annotated[
     Path, typer.Option("--results", envvar="BENCH_RESULTS", help="Results folder (env BENCH_RESULTS).")
 ]
+PluginOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--plugin", help="Import this module first; the families it registers count (repeatable; env BENCH_PLUGINS, comma-separated)."
+    ),
+]
+TasksDirOption = Annotated[
+    Optional[list[Path]],
+    typer.Option("--tasks-dir", help="A folder of task specs (*.toml) to use besides the shipped ones (repeatable; env BENCH_TASKS_PATH)."),
+]
+
+
+def _outside(plugin: Optional[list[str]], tasks_dir: Optional[list[Path]] = None) -> None:
+    """Families and tasks from outside the package: --plugin modules (and BENCH_PLUGINS), --tasks-dir."""
+    from benchbench.models import use_plugins
+    from benchbench.tasks import add_tasks_dir
+
+    use_plugins(plugin or [])
+    for folder in tasks_dir or []:
+        add_tasks_dir(folder)
 
 
 @contextmanager
@@ -202,10 +222,18 @@ StorageOption = Annotated[
 @app.command()
 def run(
     task: Annotated[
-        str, typer.Option(help="Task spec name, a comma-separated list, or all (bench list tasks).", autocompletion=_complete_tasks)
+        str,
+        typer.Option(
+            help="Task spec name, a spec's path (my-task.toml), csv:FILE of your series, a comma-separated list, or all (bench list tasks).",
+            autocompletion=_complete_tasks,
+        ),
     ],
     model: Annotated[
-        str, typer.Option(help="Model family, a comma-separated list, or all (bench list models).", autocompletion=_complete_models)
+        str,
+        typer.Option(
+            help="Model family, a reference to your own (cells.py:MinGRU or package.module:MinGRU), a comma-separated list, or all (bench list models).",
+            autocompletion=_complete_models,
+        ),
     ],
     budget: Annotated[
         str, typer.Option(help="Data sizes, epochs, trials and seeds from the task spec (bench list tasks).", autocompletion=_complete_budgets)
@@ -239,6 +267,8 @@ def run(
     storage: StorageOption = None,
     option: OptionsOption = None,
     results: ResultsOption = Path("results"),
+    plugin: PluginOption = None,
+    tasks_dir: TasksDirOption = None,
 ) -> None:
     """Search hyperparameters of MODEL on TASK, retrain the best with fresh seeds, print the leaderboard.
 
@@ -249,6 +279,7 @@ def run(
         from benchbench.sweep.config import SweepConfig, expand_matrix, parse_overrides
         from benchbench.sweep.run import run_matrix
 
+        _outside(plugin, tasks_dir)
         options = parse_overrides(option or [], flag="--option")
         cells, skipped = expand_matrix(task, model)
         configs = [
@@ -323,8 +354,12 @@ def show(
 
 @app.command()
 def train(
-    task: Annotated[str, typer.Option(help="Task spec name (bench list tasks).", autocompletion=_complete_tasks)],
-    model: Annotated[str, typer.Option(help="Model family (bench list models).", autocompletion=_complete_models)],
+    task: Annotated[
+        str, typer.Option(help="Task spec name, a spec's path or csv:FILE (bench list tasks).", autocompletion=_complete_tasks)
+    ],
+    model: Annotated[
+        str, typer.Option(help="Model family, or a reference: cells.py:MinGRU, package.module:MinGRU (bench list models).", autocompletion=_complete_models)
+    ],
     preset: Annotated[Optional[str], typer.Option(help="A named configuration from the task spec.")] = None,
     set_: Annotated[
         Optional[list[str]], typer.Option("--set", help="Override one value: key=value (repeatable).")
@@ -335,12 +370,15 @@ def train(
     precision: PrecisionOption = "32-true",
     option: OptionsOption = None,
     results: ResultsOption = Path("results"),
+    plugin: PluginOption = None,
+    tasks_dir: TasksDirOption = None,
 ) -> None:
     """Train one fixed configuration of MODEL on TASK (no search) and report validation and test."""
     with _user_errors(), _interrupts(results, None):
         from benchbench.sweep.config import FixedConfig, parse_overrides
         from benchbench.sweep.run import train_fixed
 
+        _outside(plugin, tasks_dir)
         options = parse_overrides(option or [], flag="--option")
         config = FixedConfig(
             task=task, model=model, budget=budget, max_epochs=max_epochs, seed=seed, results=results,
@@ -430,11 +468,15 @@ def compare(
 @app.command("list")
 def list_(
     what: Annotated[Optional[str], typer.Argument(help="models, tasks or baselines (default: all).")] = None,
+    plugin: PluginOption = None,
+    tasks_dir: TasksDirOption = None,
 ) -> None:
-    """List the registered model families, tasks and naive baselines, one line each."""
+    """List the registered model families, tasks and naive baselines, one line each (installed
+    plugins' and --plugin modules' families and --tasks-dir specs too)."""
     with _user_errors():
         if what not in (None, "models", "tasks", "baselines"):
             raise BenchError(f"cannot list {what!r}; choose one of: models, tasks, baselines")
+        _outside(plugin, tasks_dir)
         from benchbench.render.catalog import (
             describe_baselines,
             describe_models,
@@ -488,11 +530,13 @@ def report(
         from benchbench.analysis.frame import read
         from benchbench.render.report import write_report
 
+        found = read(_store(results, storage))
         if against is not None:
             from benchbench.models import MODELS
 
-            MODELS.get(against)  # an unknown name lists the valid ones
-        page = write_report(read(_store(results, storage)), out or results / "report.html", against=against)
+            if against not in MODELS and against not in {s.attrs.get("model") for s in found.primary}:
+                MODELS.get(against)  # an unknown name lists the valid ones (a family given by reference has results)
+        page = write_report(found, out or results / "report.html", against=against)
         typer.echo(f"wrote {page}")
 
 
@@ -576,6 +620,32 @@ def check(
             typer.echo(outcome.regressed_line())
             raise typer.Exit(1)
         typer.echo(f"ok: {len(outcome.comparisons)} cells within tolerance")
+
+
+@app.command("check-model")
+def check_model(
+    model: Annotated[str, typer.Argument(help="A family name, or a reference: cells.py:MinGRU or package.module:MinGRU.")],
+    task: Annotated[
+        Optional[str], typer.Option(help="Train on these tasks' smoke data only, comma-separated (default: every task).", autocompletion=_complete_tasks)
+    ] = None,
+    plugin: PluginOption = None,
+    tasks_dir: TasksDirOption = None,
+) -> None:
+    """Check a family against the contract every built-in family passes (shapes, final state,
+    causality, finite gradients, stacking with dropout, determinism, a few training steps on each
+    task's smoke data): a pass/fail table, one line per failure; exit 1 when any check fails."""
+    with _user_errors():
+        from benchbench.contract import check_family
+        from benchbench.render.console import console
+        from benchbench.render.contract import render_contract
+
+        _outside(plugin, tasks_dir)
+        report = check_family(model, tasks=task)
+        console().print(render_contract(report))
+        for line in report.failure_lines():
+            typer.echo(line, err=True)
+        if report.failed:
+            raise typer.Exit(1)
 
 
 def _reflow_help(typer_app: typer.Typer) -> None:

@@ -3,23 +3,38 @@
 A spec names its dataset (and the dataset's options), its output kind, its metric, the baseline to
 show, its budgets (data sizes, epochs, trials) and the search space of each family. Budgets override
 the dataset options; `[search.<family>]` overrides `[search.default]` key by key.
+
+Specs from outside the package are read and checked exactly as the shipped ones, from:
+
+    --task path/to/my-task.toml            one file (`use_task`), named after it: my-task
+    --task csv:prices.csv                  a CSV or Parquet file of series, no spec (`csv_task`)
+    --tasks-dir DIR, env BENCH_TASKS_PATH  folders of specs (os.pathsep-separated in the variable)
+    entry points `benchbench.tasks`        an installed package's spec file, folder, or a callable returning one
+
+The shipped specs win: a spec outside named like one of them is reported once and left out.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from benchbench import plugins
 from benchbench.errors import BenchError
+from benchbench.registry import NAME
 from benchbench.space import Param, parse_space
 
 __all__ = [
-    "DEFAULT_TOLERANCE", "BaselineSpec", "Budget", "Reference", "Task", "as_tolerance", "load_task", "task_names", "tasks_dir",
+    "DEFAULT_TOLERANCE", "TASKS_PATH_ENV", "BaselineSpec", "Budget", "Reference", "Task", "add_tasks_dir", "as_tolerance",
+    "csv_task", "load_task", "restore_task", "task_names", "task_origin", "task_reference", "tasks_dir", "use_task",
 ]  # fmt: skip
+
+TASKS_PATH_ENV = "BENCH_TASKS_PATH"  # folders of task specs, os.pathsep-separated, as --tasks-dir
 
 DEFAULT_TOLERANCE = {"relative": 0.1}  # how far `bench check` lets a result move the bad way, unless told
 
@@ -109,6 +124,7 @@ class Task:
     references: tuple[Reference, ...] = ()  # published results
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)  # named fixed configurations
     tolerance: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCE))  # bench check's
+    source: str = ""  # the spec file it was read from (or the CSV file of a csv: task)
 
     @property
     def direction(self) -> str:
@@ -128,9 +144,12 @@ class Task:
         return self.presets[name]
 
     def search_space(self, family: str, budget: str | None = None) -> dict[str, Param]:
-        """`[search.default]`, then `[search.<family>]`, then the budget's own entries, key by key."""
+        """`[search.default]`, then the space the family declares (a plugin's `search_space`), then
+        `[search.<family>]`, then the budget's own entries, key by key."""
+        from benchbench.models import declared_space
+
         narrowed = self.budget(budget).search if budget else {}
-        return {**self.search.get("default", {}), **self.search.get(family, {}), **narrowed}
+        return {**self.search.get("default", {}), **declared_space(family), **self.search.get(family, {}), **narrowed}
 
     def load_data(self, budget: str, options: dict[str, Any] | None = None):
         """The dataset's `Splits` for a budget; `options` override the spec's dataset options."""
@@ -149,10 +168,76 @@ class Task:
                 raise BenchError(
                     f"--option {key}={value!r} must be a {type(default).__name__} like the task's {key}={default!r}"
                 )
+        required = [p.name for p in inspect.signature(load).parameters.values() if p.kind == p.KEYWORD_ONLY and p.default is p.empty]
+        missing = [key for key in required if key not in spec and key not in (options or {})]
+        if missing:
+            raise BenchError(f"{self.source or self.name}: [dataset] needs {missing[0]} = ..., an option of dataset {self.dataset!r} (its options: {', '.join(accepted)})")
         return load(**{**spec, **(options or {})})
 
 
+_KEYS = {
+    "description": "a one-line description", "output": "the output kind", "metric": "the metric",
+    "dataset": "the dataset table", "budgets": "the budgets table", "search": "the search spaces",
+    "extra_metrics": "other test metrics", "baselines": "naive baselines", "causal": "true/false", "units": "the metric's units",
+    "references": "published results", "presets": "named configurations", "check": "bench check's tolerance",
+}  # fmt: skip
+_BUDGET_KEYS = ("trials", "max_epochs", "dataset", "search", "top_k", "seeds")
+
+
+def _choose(where: str, key: str, value: Any, choices: list[str]) -> None:
+    if value not in choices:
+        raise BenchError(f"{where}: {key} = {value!r} is not one of: {', '.join(choices)}")
+
+
+def _check_schema(raw: dict[str, Any], where: str) -> None:
+    """The keys and kinds of values of a spec, each error naming the file, the key and what is allowed."""
+    unknown = sorted(set(raw) - set(_KEYS))
+    if unknown:
+        raise BenchError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(_KEYS)}")
+    for key in ("description", "output", "metric", "dataset", "budgets", "search"):
+        if key not in raw:
+            raise BenchError(f"{where}: missing required key {key!r} ({_KEYS[key]})")
+    for key in ("description", "output", "metric", "units"):
+        if key in raw and not isinstance(raw[key], str):
+            raise BenchError(f"{where}: {key} must be a string, got {raw[key]!r}")
+    for key in ("dataset", "budgets", "search", "presets", "check"):
+        if key in raw and not isinstance(raw[key], dict):
+            raise BenchError(f"{where}: {key} must be a table ([{key}]), got {raw[key]!r}")
+    if not isinstance(raw["dataset"].get("name"), str):
+        raise BenchError(f"{where}: [dataset] needs name = \"...\", a registered dataset")
+    if "causal" in raw and not isinstance(raw["causal"], bool):
+        raise BenchError(f"{where}: causal must be true or false, got {raw['causal']!r}")
+    if not raw["budgets"]:
+        raise BenchError(f"{where}: [budgets] needs at least one budget, e.g. [budgets.smoke] and [budgets.default]")
+    for b, spec in raw["budgets"].items():
+        if not isinstance(spec, dict):
+            raise BenchError(f"{where}: [budgets.{b}] must be a table, got {spec!r}")
+        extra = sorted(set(spec) - set(_BUDGET_KEYS))
+        if extra:
+            raise BenchError(f"{where}: [budgets.{b}] unknown key {extra[0]!r}; allowed keys: {', '.join(_BUDGET_KEYS)}")
+        for key in ("trials", "max_epochs"):
+            if key not in spec:
+                raise BenchError(f"{where}: [budgets.{b}] missing required key {key!r} (a positive integer)")
+        for key in ("trials", "max_epochs", "top_k", "seeds"):
+            if key in spec and (isinstance(spec[key], bool) or not isinstance(spec[key], int) or spec[key] < 1):
+                raise BenchError(f"{where}: [budgets.{b}] {key} must be a positive integer, got {spec[key]!r}")
+
+
+def _check_names(task: Task, where: str) -> None:
+    """The output kind, metrics and dataset a spec names are registered ones."""
+    from benchbench.data import DATASETS
+    from benchbench.heads import HEADS
+    from benchbench.metrics import METRICS
+
+    _choose(where, "output", task.output, HEADS.names())
+    _choose(where, "metric", task.metric, METRICS.names())
+    for metric in task.extra_metrics:
+        _choose(where, "extra_metrics", metric, METRICS.names())
+    _choose(where, "[dataset] name", task.dataset, DATASETS.names())
+
+
 def _parse(name: str, raw: dict[str, Any], where: str) -> Task:
+    _check_schema(raw, where)
     try:
         dataset = dict(raw["dataset"])
         budgets = {
@@ -185,6 +270,7 @@ def _parse(name: str, raw: dict[str, Any], where: str) -> Task:
             references=tuple(Reference(**ref) for ref in raw.get("references", ())),
             presets={name: dict(values) for name, values in raw.get("presets", {}).items()},
             tolerance=_tolerance(raw.get("check", {}).get("tolerance", DEFAULT_TOLERANCE), where),
+            source=where,
         )
     except KeyError as missing:
         raise BenchError(f"{where}: missing required entry {missing}") from None
@@ -209,17 +295,216 @@ def _tolerance(raw: Any, where: str) -> dict[str, float]:
     return tolerance
 
 
-@cache
+# --- where specs are found -------------------------------------------------------------------------
+
+_FILES: dict[str, Path] = {}  # task name -> a spec file given by path (--task my.toml)
+_CSV: dict[str, Path] = {}  # task name -> a series file given as csv:PATH
+_DIRS: list[Path] = []  # --tasks-dir folders, after BENCH_TASKS_PATH's
+_ORIGINS: dict[str, plugins.Origin] = {}  # task name -> the entry point that provides it
+
+
+def add_tasks_dir(path: str | Path) -> None:
+    """Read task specs from folder `path` too (--tasks-dir)."""
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise BenchError(f"--tasks-dir {path}: no such folder; give a folder of task specs (*.toml)")
+    if folder not in _DIRS:
+        _DIRS.append(folder)
+
+
+def _env_dirs() -> list[Path]:
+    dirs = []
+    for entry in os.environ.get(TASKS_PATH_ENV, "").split(os.pathsep):
+        if entry.strip():
+            folder = Path(entry.strip()).expanduser().resolve()
+            if not folder.is_dir():
+                raise BenchError(f"{TASKS_PATH_ENV}: {entry} is not a folder; give folders of task specs separated by {os.pathsep!r}")
+            dirs.append(folder)
+    return dirs
+
+
+def _entry_point_specs() -> dict[str, tuple[Path, plugins.Origin]]:
+    """Spec files of the installed packages' `benchbench.tasks` entry points. A broken entry point
+    is reported once and left out: it breaks only the runs that name it (as unknown)."""
+    found: dict[str, tuple[Path, plugins.Origin]] = {}
+    for ep in plugins.entry_points(plugins.TASK_GROUP):
+        try:
+            target = ep.load()
+            target = target() if callable(target) else target
+            path = Path(target)
+        except Exception as err:
+            plugins.notice(f"task plugin {ep.name!r} ({ep.value}) failed to load: {type(err).__name__}: {err}")
+            continue
+        origin = plugins.entry_point_origin(ep)
+        files = sorted(path.glob("*.toml")) if path.is_dir() else [path] if path.suffix == ".toml" and path.is_file() else []
+        if not files:
+            plugins.notice(f"task plugin {ep.name!r} ({ep.value}) names {path}, which is neither a .toml spec nor a folder of them")
+        for file in files:
+            found.setdefault(file.stem, (file, origin))
+    return found
+
+
+def _outside() -> dict[str, Path]:
+    """Spec files outside the package, by task name: given by path, in folders, from entry points.
+    Names the shipped specs hold are reported once and left out."""
+    shipped = set(_shipped())
+    found: dict[str, Path] = {}
+    for folder in [*_env_dirs(), *_DIRS]:
+        for file in sorted(folder.glob("*.toml")):
+            found.setdefault(file.stem, file)
+    for name, (file, origin) in _entry_point_specs().items():
+        if name not in found:
+            found[name] = file
+            _ORIGINS[name] = origin
+    found.update(_FILES)
+    for name in sorted(set(found) & shipped):
+        plugins.notice(f"task spec {found.pop(name)} has the name of the built-in task {name!r}, which is used; rename the file")
+    return found
+
+
+def _shipped() -> dict[str, Path]:
+    return {p.stem: p for p in tasks_dir().glob("*.toml")}
+
+
 def load_task(name: str) -> Task:
-    path = tasks_dir() / f"{name}.toml"
-    if not path.is_file():
-        raise BenchError(f"unknown task {name!r}; choose one of: {', '.join(task_names())}")
+    """The task `name`: a shipped spec, then one from outside (see the module docstring)."""
+    path = _shipped().get(name)
+    if path is None and name in _CSV:
+        return _csv_task(name, str(_CSV[name]))
+    if path is None:
+        path = _outside().get(name)
+    if path is None:
+        raise BenchError(f"unknown task {name!r}; choose one of: {', '.join(task_names())} (or give a spec's path, or csv:FILE)")
     try:
-        raw = tomllib.loads(path.read_text())
+        mtime = path.stat().st_mtime_ns
+    except OSError as err:
+        raise BenchError(f"task {name!r}: its spec {path} cannot be read ({err.strerror})") from None
+    return _load_file(name, str(path), mtime)
+
+
+@cache
+def _load_file(name: str, path: str, mtime: int) -> Task:  # mtime: an edited spec is read again
+    try:
+        raw = tomllib.loads(Path(path).read_text())
     except tomllib.TOMLDecodeError as err:
         raise BenchError(f"{path}: not valid TOML ({err})") from None
-    return _parse(name, raw, str(path))
+    except OSError as err:
+        raise BenchError(f"{path}: cannot be read ({err.strerror})") from None
+    if isinstance(raw.get("dataset"), dict) and isinstance(raw["dataset"].get("path"), str):
+        # a data file named relative to its spec: the spec's folder, wherever bench runs
+        raw["dataset"]["path"] = str((Path(path).parent / Path(raw["dataset"]["path"]).expanduser()).resolve())
+    task = _parse(name, raw, path)
+    _check_names(task, path)
+    return task
 
 
 def task_names() -> list[str]:
-    return sorted(p.stem for p in tasks_dir().glob("*.toml"))
+    """The shipped tasks, then those from outside, sorted within each."""
+    shipped = sorted(_shipped())
+    return shipped + sorted((set(_outside()) | set(_CSV)) - set(shipped))
+
+
+def _new_name(name: str, ref: str) -> str:
+    if not NAME.fullmatch(name):
+        raise BenchError(f"--task {ref}: {name!r} cannot name a task (letters, digits, _ . -); rename the file")
+    if name in _shipped():
+        raise BenchError(f"--task {ref}: {name!r} is the name of a built-in task; rename the file")
+    return name
+
+
+def use_task(ref: str) -> str:
+    """The name of task `ref`: a task name, a spec's path (`my-task.toml`, named after the file) or
+    `csv:FILE` / `parquet:FILE` (a series file, see `csv_task`); a path is read and checked now."""
+    kind, sep, rest = ref.partition(":")
+    if sep and kind in ("csv", "parquet"):
+        path = Path(rest).expanduser().resolve()
+        if not path.is_file():
+            raise BenchError(f"--task {ref}: no file {path}; give csv:PATH to a CSV or Parquet file of series")
+        name = _new_name(path.stem, ref)
+        _csv_task(name, str(path))  # checked before it is registered: a bad one leaves no trace
+        _FILES.pop(name, None)
+        _CSV[name] = path
+        return name
+    if ref.endswith(".toml") or os.sep in ref or "/" in ref:
+        path = Path(ref).expanduser().resolve()
+        if not path.is_file():
+            raise BenchError(f"--task {ref}: no file {path}; give a task spec (.toml), a task name or csv:FILE")
+        name = _new_name(path.stem, ref)
+        _load_file(name, str(path), path.stat().st_mtime_ns)  # read and checked now: an error names the file and the key
+        _CSV.pop(name, None)
+        _FILES[name] = path
+        return name
+    load_task(ref)  # an unknown name lists the choices
+    return ref
+
+
+def task_origin(name: str) -> dict[str, Any]:
+    """Where task `name` comes from, as studies record it; empty for a shipped task."""
+    if name in _shipped():
+        return {}
+    if name in _CSV:
+        path = _CSV[name]
+        return plugins.Origin(kind="csv", ref=f"csv:{path}", file=str(path), sha256=plugins.file_sha256(path)).to_attrs()
+    path = _outside().get(name)
+    if path is None:
+        return {}
+    if name in _ORIGINS and _FILES.get(name) is None:
+        entry = _ORIGINS[name]
+        return plugins.Origin(
+            kind="entry-point", ref=entry.ref, module=entry.module, file=str(path), sha256=plugins.file_sha256(path),
+            package=entry.package, version=entry.version,
+        ).to_attrs()  # fmt: skip
+    return plugins.Origin(kind="file", ref=str(path), file=str(path), sha256=plugins.file_sha256(path)).to_attrs()
+
+
+def task_reference(name: str, origin: dict[str, Any] | None) -> str:
+    """What `--task` takes to find task `name` again in a fresh process: its name, or its reference."""
+    if origin and origin.get("kind") in ("file", "csv"):
+        return str(origin["ref"])
+    return name
+
+
+def restore_task(name: str, origin: dict[str, Any] | None) -> None:
+    """Make task `name` available in this process as a study recorded it (a worker process, `bench
+    worker` on another machine, a reader of its results)."""
+    if name in _shipped() or name in _CSV or name in _FILES:
+        return
+    if origin and origin.get("kind") in ("file", "csv"):
+        use_task(str(origin["ref"]))
+
+
+def csv_task(name: str, path: str | Path) -> Task:
+    """A forecasting task over the series of a CSV or Parquet file, with no spec to write: the
+    `csv` dataset's defaults (every numeric column an input and a target, window 24, horizon 1,
+    chronological 60/20/20, scaled on train), RSE and CORR, persistence and train-mean baselines,
+    the search space of the exchange-rate task. Change the data with --option (target=close,
+    window=48, ...); write a spec with `[dataset] name = "csv"` for more."""
+    return _csv_task(name, str(Path(path).resolve()))
+
+
+@cache
+def _csv_task(name: str, path: str) -> Task:
+    raw = {
+        "description": f"Series of {Path(path).name}: forecast from a window of past rows (csv dataset)",
+        "output": "sequence-regression",
+        "metric": "rse",
+        "extra_metrics": ["corr"],
+        "baselines": [{"name": "persistence"}, {"name": "train-mean"}],
+        "dataset": {"name": "csv", "path": path},
+        "budgets": {
+            "smoke": {"trials": 2, "max_epochs": 2, "dataset": {"limit": 256}, "search": {"hidden_size": 16, "num_layers": 1}},
+            "default": {"trials": 8, "max_epochs": 8},
+            "paper": {"trials": 30, "max_epochs": 20, "seeds": 5},
+        },
+        "search": {
+            "default": {
+                "lr": {"low": 3e-4, "high": 1e-2, "log": True}, "hidden_size": {"low": 16, "high": 128, "log": True},
+                "num_layers": {"choices": [1, 2]}, "dropout": {"low": 0.0, "high": 0.3},
+                "gradient_clip": {"low": 0.5, "high": 10.0, "log": True}, "batch_size": {"choices": [32, 64, 128]},
+                "residual": True,  # predict the change from each target's last value (see exchange-rate.toml)
+            }
+        },
+    }  # fmt: skip
+    task = _parse(name, raw, f"csv:{path}")
+    _check_names(task, f"csv:{path}")
+    return task

@@ -105,9 +105,6 @@ def compare(
     if isinstance(task, str):
         task = parse_names(task, flag="--task")
     if against is not None:
-        from benchbench.models import MODELS
-
-        MODELS.get(against)  # an unknown name lists the valid ones
         if model is not None and against not in model:
             model = [*model, against]
     results = read(StorageSpec.of(where), task=task, model=model, strict=True)
@@ -117,6 +114,11 @@ def compare(
         frame = frame[frame["budget"] == budget]
         if frame.empty and budgets:
             raise BenchError(f"no results at budget {budget!r}; budgets with results: {', '.join(budgets)}")
+    if against is not None:
+        from benchbench.models import MODELS
+
+        if against not in MODELS and against not in set(frame["model"]):  # a family given by reference has results only
+            MODELS.get(against)  # an unknown name lists the valid ones
     if against is not None and not frame.empty and against not in set(frame["model"]):
         found = ", ".join(sorted(set(frame["model"])))
         raise BenchError(f"no results of {against} to compare with; families with results: {found}")

@@ -3,6 +3,7 @@ task x family matrix a `bench run` expands to. Reads no results; trains nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import tomllib
@@ -17,7 +18,7 @@ from benchbench.store.storage import StorageSpec
 from benchbench.sweep.samplers import PRUNERS, SAMPLERS
 from benchbench.tasks import Task, load_task
 
-__all__ = ["FixedConfig", "SweepConfig", "expand_matrix", "parse_overrides", "validate"]
+__all__ = ["FixedConfig", "SweepConfig", "expand_matrix", "parse_overrides", "resolve", "validate"]
 
 MAX_SEED = 2**31 - 1  # --seed and the trial count: seed + trial number stays a valid numpy seed
 MAX_SEEDS = 1000  # fresh seeds per retrained configuration; the evaluation queues them all at once
@@ -59,7 +60,12 @@ def validate(config: SweepConfig) -> Task:
     """Check everything a user typed before anything is written; BenchError on the first problem."""
     from benchbench.models import is_bidirectional
 
+    from benchbench.baselines import BASELINES
+
     task = load_task(config.task)
+    for spec in task.baselines:
+        if spec.name not in BASELINES:
+            raise BenchError(f"{task.source}: baselines: unknown baseline {spec.name!r}; choose one of: {', '.join(BASELINES.names())}")
     bidirectional = is_bidirectional(config.model)  # raises on an unknown family, listing the choices
     if task.causal and bidirectional:
         raise BenchError(
@@ -175,28 +181,56 @@ def parse_overrides(pairs: list[str], *, flag: str = "--set") -> tuple[tuple[str
     return tuple(out)
 
 
-def _names(text: str, known: list[str], what: str) -> list[str]:
-    """`all`, one name or a comma-separated list; unknown names are refused with the choices."""
+def _is_reference(text: str) -> bool:
+    """A family or task given by reference (`cells.py:MinGRU`, `pkg.cells:MinGRU`, `my-task.toml`,
+    `csv:prices.csv`) rather than by a registered name."""
+    return ":" in text or "/" in text or text.endswith((".toml", ".py"))
+
+
+def _names(text: str, known: list[str], what: str, use) -> list[str]:
+    """`all`, one name or reference, or a comma-separated list of them; unknown names are refused
+    with the choices, references are loaded (`use`) and stand for the name they register."""
     if text.strip() == "all":
         return list(known)
     if not text.strip():
         raise BenchError(f"--{what} needs a name, a comma-separated list or 'all'")
-    names = parse_names(text, flag=f"--{what}")
+    items = [item.strip() for item in text.split(",")]
+    refs = {item: use(item) for item in items if _is_reference(item)}
+    names = parse_names(",".join(refs.get(item, item) for item in items), flag=f"--{what}")
     for name in names:
-        if name not in known:
+        if name not in known and name not in refs.values():
             raise BenchError(f"unknown {what} {name!r}; choose one of: {', '.join(known)} (a comma-separated list, or all)")
+        if name not in refs.values():
+            use(name)  # a plugin listed by name is loaded now: a broken one fails before anything runs
     return list(dict.fromkeys(names))
+
+
+def resolve(config: SweepConfig) -> SweepConfig:
+    """`config` with its task and family given by name: a reference (`--model cells.py:MinGRU`,
+    `--task my-task.toml`) is loaded and replaced by the name it registers."""
+    from benchbench.models import use_model
+    from benchbench.tasks import use_task
+
+    return dataclasses.replace(config, task=use_task(config.task), model=use_model(config.model))
 
 
 def expand_matrix(tasks: str, models: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
     """(cells to run, cells skipped with the reason) for `--task` and `--model` values that may be
-    lists or `all`. A bidirectional family on a causal task is skipped in a matrix; asked for alone,
-    it is refused (by `validate`)."""
-    from benchbench.models import MODELS, is_bidirectional
-    from benchbench.tasks import task_names
+    lists, references or `all`. A bidirectional family on a causal task is skipped in a matrix; asked
+    for alone, it is refused (by `validate`)."""
+    from benchbench.models import MODELS, is_bidirectional, use_model
+    from benchbench.tasks import task_names, use_task
 
-    task_list, model_list = _names(tasks, task_names(), "task"), _names(models, MODELS.names(), "model")
+    task_list = _names(tasks, task_names(), "task", use_task)
+    model_list = _names(models, MODELS.names(), "model", use_model)
     cells, skipped = [], []
+    if models.strip() == "all":  # a broken plugin is skipped, with why; the families that load run
+        for model in list(model_list):
+            try:
+                MODELS.get(model)
+            except BenchError as err:
+                model_list.remove(model)
+                skipped += [(task, model, str(err)) for task in task_list]
     for task in task_list:
         for model in model_list:
             if len(task_list) * len(model_list) > 1 and load_task(task).causal and is_bidirectional(model):
@@ -204,4 +238,3 @@ def expand_matrix(tasks: str, models: str) -> tuple[list[tuple[str, str]], list[
             else:
                 cells.append((task, model))
     return cells, skipped
-

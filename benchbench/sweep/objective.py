@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from benchbench.device import DEFAULT_PRECISION
 from benchbench.store.names import Kind, search_seed
 from benchbench.store.storage import StorageSpec
-from benchbench.sweep.studies import provenance, rerun_command
+from benchbench.sweep.studies import origins, provenance, rerun_command, restore
 from benchbench.tasks import Task, load_task
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class Objective:
 
     def __init__(self, study: optuna.Study, store: StorageSpec, progress=None) -> None:
         self.attrs = dict(study.user_attrs)
+        restore(self.attrs)
         self.kind = self.attrs["kind"]
         self.task = load_task(self.attrs["task"])
         self.model = self.attrs["model"]
@@ -68,7 +69,7 @@ class Objective:
         data = trial_data(self.task, budget, options)
         trial.set_user_attr("seed", seed)
         trial.set_user_attr("hparams", hparams)
-        trial.set_user_attr("provenance", provenance())
+        trial.set_user_attr("provenance", {**provenance(), **origins(self.attrs)})
         command = {**self.attrs, "budget": budget, "task_options": options, "precision": precision}
         trial.set_user_attr("command", rerun_command(command, hparams, seed, max_epochs))
         if self.progress is not None:

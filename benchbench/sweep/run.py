@@ -27,7 +27,7 @@ from benchbench.errors import BenchError, OutOfSpace
 from benchbench.store.names import Kind, study_name
 from benchbench.store.storage import StorageSpec, prepare_results_dir
 from benchbench.store.trials import count_trials, finished_trials
-from benchbench.sweep.config import FixedConfig, SweepConfig, validate
+from benchbench.sweep.config import FixedConfig, SweepConfig, resolve, validate
 from benchbench.sweep.objective import trial_data
 from benchbench.sweep.progress import Progress
 from benchbench.sweep.studies import (
@@ -134,6 +134,7 @@ def train_fixed(config: FixedConfig, *, show_progress: bool = True):
 
     from benchbench.training import RunResult
 
+    config = resolve(config)  # a family or task given by reference stands for the name it registers
     task = validate(config)
     hparams = {name: param.centre() for name, param in task.search_space(config.model, config.budget).items()}
     preset = dict(task.preset(config.preset)) if config.preset else {}

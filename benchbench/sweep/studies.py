@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     import optuna
 
 __all__ = [
-    "StudyAttrs", "create_study", "load_study", "plan_evaluation", "plan_search", "provenance", "record_baselines",
-    "rerun_command",
+    "StudyAttrs", "create_study", "load_study", "origins", "plan_evaluation", "plan_search", "provenance", "record_baselines",
+    "rerun_command", "restore",
 ]  # fmt: skip
 
 
@@ -78,8 +78,20 @@ def provenance() -> dict[str, Any]:
 
 
 def rerun_command(attrs: dict[str, Any], hparams: dict[str, Any], seed: int, max_epochs: int) -> str:
-    """The `bench train` command line that trains one configuration alone, as a trial did."""
-    words = ["bench", "train", "--task", attrs["task"], "--model", attrs["model"], "--budget", attrs["budget"]]
+    """The `bench train` command line that trains one configuration alone, as a trial did; a family
+    or task from outside the package is given as the study recorded it (its reference, its spec's
+    path, its plugin modules), so the line works in a fresh shell."""
+    from benchbench.tasks import task_reference
+
+    words = ["bench", "train"]
+    for module in attrs.get("plugins") or ():
+        words += ["--plugin", module]
+    model = attrs["model"]
+    origin = attrs.get("model_origin") or {}
+    if origin.get("kind") == "reference":
+        model = origin["ref"]
+    task = task_reference(attrs["task"], attrs.get("task_origin"))
+    words += ["--task", task, "--model", model, "--budget", attrs["budget"]]
     for key, value in sorted((attrs.get("task_options") or {}).items()):
         words += ["--option", f"{key}={_literal(value)}"]
     words += ["--seed", str(seed), "--max-epochs", str(max_epochs)]
@@ -116,16 +128,28 @@ class StudyAttrs:
     tolerance: Any = None  # the task spec's regression tolerance
     seed: int = 0  # base seed
     precision: str = DEFAULT_PRECISION  # Lightning's precision plugin of every trial (--precision)
+    # Code and specs from outside the package (benchbench/plugins.py), so that any worker loads them:
+    model_origin: dict[str, Any] = field(default_factory=dict)  # the family's reference, module, file sha256, package; {} built-in
+    task_origin: dict[str, Any] = field(default_factory=dict)  # the task spec's (or CSV file's) path and sha256; {} shipped
+    plugins: list[str] = field(default_factory=list)  # --plugin / BENCH_PLUGINS modules imported when it was made
 
     @classmethod
     def of(
         cls, task: Task, *, kind: str, model: str, budget: str, options: dict[str, Any], seed: int,
         precision: str = DEFAULT_PRECISION,
     ) -> StudyAttrs:
+        from benchbench.tasks import task_origin
+
+        model_origin, modules = {}, []
+        if model != NAIVE_FAMILY:
+            from benchbench.models import model_origin as origin_of, use_plugins
+
+            model_origin, modules = origin_of(model), use_plugins()
         return cls(
             kind=str(kind), task=task.name, task_options=dict(options), model=str(model), budget=str(budget),
             metric=task.metric, direction=task.direction, units=task.units, extra_metrics=list(task.extra_metrics),
-            tolerance=task.tolerance, seed=seed, precision=precision,
+            tolerance=task.tolerance, seed=seed, precision=precision, model_origin=model_origin,
+            task_origin=task_origin(task.name), plugins=modules,
         )  # fmt: skip
 
     @classmethod
@@ -168,6 +192,7 @@ def load_study(store: StorageSpec, name: str, worker_index: int = 0) -> optuna.S
         names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False))
         raise BenchError(f"no study {name!r} in {store.label}; studies there: {', '.join(names) or 'none'}") from None
     attrs = study.user_attrs
+    restore(attrs)
     if attrs.get("kind") in (Kind.EVAL, Kind.FIXED):
         study.sampler = optuna.samplers.RandomSampler()  # never asked: every configuration is planned
         return study
@@ -177,6 +202,31 @@ def load_study(store: StorageSpec, name: str, worker_index: int = 0) -> optuna.S
     study.sampler = SAMPLERS.get(attrs.get("sampler", "tpe")).build(space, seed)
     study.pruner = PRUNERS.get(attrs.get("pruner", "median")).build(int(attrs["max_epochs"]))
     return study
+
+
+def restore(attrs: dict[str, Any]) -> None:
+    """Load what a study's family and task need from outside the package, as the study recorded it
+    (plugin modules, the family's reference, the task spec's path): a worker process or `bench
+    worker` on another machine then builds exactly what `bench run` did."""
+    from benchbench.models import restore_model
+    from benchbench.tasks import restore_task
+
+    restore_task(attrs["task"], attrs.get("task_origin"))
+    if attrs.get("model") and attrs.get("model") != NAIVE_FAMILY:
+        restore_model(attrs["model"], attrs.get("model_origin"), attrs.get("plugins") or ())
+
+
+def origins(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The provenance entries of a study's family and task from outside the package (none when built in)."""
+    out = {}
+    for key in ("model_origin", "task_origin"):
+        origin = attrs.get(key) or {}
+        for field_name in ("ref", "module", "file", "sha256", "package", "version"):
+            if origin.get(field_name) is not None:
+                out[f"{key.removesuffix('_origin')} {field_name}"] = origin[field_name]
+    if attrs.get("plugins"):
+        out["plugins"] = ", ".join(attrs["plugins"])
+    return out
 
 
 def plan_search(task: Task, config: SweepConfig) -> tuple[optuna.Study, int, int]:

@@ -18,21 +18,18 @@ import math
 from contextlib import contextmanager
 from functools import cache
 
-import lightning.pytorch as pl
 import optuna
 import pytest
-import torch
 from typer.testing import CliRunner
 
-from benchbench.batching import make_loader
 from benchbench.cli import app
+from benchbench.contract import train_steps
 from benchbench.data import lstnet
 from benchbench.data.download import fetch
 from benchbench.errors import BenchError
 from benchbench.models import MODELS, is_bidirectional
 from benchbench.store.storage import open_storage
 from benchbench.tasks import load_task, task_names
-from benchbench.training import TrainConfig, build_model, quiet_lightning, split_hparams
 
 # Tasks whose data file is not in $BENCH_DATA_DIR and cannot be downloaded in tests, with the file of
 # the same format their loader reads instead.
@@ -81,20 +78,6 @@ def smoke_data(task: str):
         return load_task(task).load_data("smoke")
 
 
-def _smallest(param):
-    if param.choices is not None:
-        return min(param.choices)
-    return param.low if param.low is not None else param.fixed
-
-
-def smoke_hparams(task: str, family: str) -> dict:
-    """The centre of the smoke search space, with the smallest width, depth and batch it allows."""
-    space = load_task(task).search_space(family, "smoke")
-    hparams = {name: param.centre() for name, param in space.items()}
-    hparams.update({name: _smallest(space[name]) for name in ("hidden_size", "num_layers", "batch_size") if name in space})
-    return hparams
-
-
 @pytest.mark.parametrize("task", sorted(OFFLINE_MISSING))
 def test_offline_missing_data_is_a_one_line_error(task, tmp_path, monkeypatch):
     """If this fails because the data loads, the file is now in $BENCH_DATA_DIR: drop it from STAND_INS."""
@@ -105,61 +88,13 @@ def test_offline_missing_data_is_a_one_line_error(task, tmp_path, monkeypatch):
     assert "\n" not in message and "BENCH_DATA_DIR" in message
 
 
-class _Recorder(pl.Callback):
-    """Each training step's loss and, after its backward pass, every parameter's gradient."""
-
-    def __init__(self) -> None:
-        self.losses: list[float] = []
-        self.missing: list[str] = []
-        self.not_finite: list[str] = []
-
-    def on_after_backward(self, trainer, module) -> None:
-        for name, p in module.named_parameters():
-            if p.requires_grad and p.grad is None:
-                self.missing.append(name)
-            elif p.requires_grad and not torch.isfinite(p.grad).all():
-                self.not_finite.append(name)
-
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        self.losses.append(float(outputs["loss"]))
-
-
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("task", TASKS)
 def test_contract(task, family):
-    t = load_task(task)
-    data = smoke_data(task)
-    hparams = smoke_hparams(task, family)
-    train_options, _ = split_hparams(hparams)
-    config = TrainConfig(max_epochs=1, **train_options)
-    if refused(task, family):
-        with pytest.raises(BenchError, match="bidirectional") as err:
-            build_model(t, family, hparams, data, config)
-        assert "\n" not in str(err.value)
-        return
-    module = build_model(t, family, hparams, data, config)
-    assert sum(p.numel() for p in module.parameters() if p.requires_grad) > 0
-
-    quiet_lightning()
-    pl.seed_everything(0, verbose=False)
-    recorder = _Recorder()
-    trainer = pl.Trainer(
-        accelerator="cpu", devices=1, max_epochs=1, limit_train_batches=2, limit_val_batches=2,
-        gradient_clip_val=config.gradient_clip, callbacks=[recorder], logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-    )  # fmt: skip
-
-    def loader(split: str, shuffle: bool):
-        return make_loader(data[split], batch_size=config.batch_size, shuffle=shuffle, seed=0, bptt=config.bptt)
-
-    trainer.fit(module, train_dataloaders=loader("train", True), val_dataloaders=loader("val", False))
-    assert len(recorder.losses) == 2 and all(math.isfinite(loss) for loss in recorder.losses), recorder.losses
-    assert not recorder.missing, f"parameters without a gradient: {recorder.missing}"
-    assert not recorder.not_finite, f"parameters with a non-finite gradient: {recorder.not_finite}"
-    for name in (t.metric, *t.extra_metrics):
-        assert f"val_{name}" in trainer.callback_metrics, name
-    value = float(trainer.callback_metrics[f"val_{t.metric}"])
-    assert math.isfinite(value), value
+    """Two training steps (finite loss, a finite gradient for every parameter) and a validation pass
+    (the task's metric is finite), or, a bidirectional family on a causal task, a one-line refusal:
+    `benchbench.contract.train_steps`, which `bench check-model` runs too."""
+    train_steps(task, family, smoke_data(task))
 
 
 def test_every_causal_task_refuses_every_bidirectional_family_through_the_cli(tmp_path, monkeypatch):
