@@ -19,7 +19,8 @@ from benchbench.models import MODELS
 from benchbench.store.storage import StorageSpec
 from benchbench.tasks import load_task
 from benchbench.training import fit_and_test
-from tests.sweep.test_matrix import smoke_data, smoke_hparams
+from benchbench.contract import smoke_hparams
+from tests.sweep.test_matrix import smoke_data
 
 runner = CliRunner()
 
@@ -42,7 +43,7 @@ def test_bf16_mixed_gives_finite_metrics_for_every_family(family):
     head computing in bfloat16, and ends with finite validation and test figures."""
     seen = _HeadDtype()
     result = fit_and_test(
-        load_task("adding"), family, smoke_hparams("adding", family), data=smoke_data("adding"), max_epochs=1, seed=0,
+        load_task("adding"), family, smoke_hparams(load_task("adding"), family), data=smoke_data("adding"), max_epochs=1, seed=0,
         callbacks=[seen], precision="bf16-mixed",
     )  # fmt: skip
     assert seen.precision == "bf16-mixed" and torch.bfloat16 in seen.dtypes
@@ -53,7 +54,7 @@ def test_bf16_mixed_gives_finite_metrics_for_every_family(family):
 def test_64_true_trains_in_float64():
     seen = _HeadDtype()
     result = fit_and_test(
-        load_task("adding"), "peephole", smoke_hparams("adding", "peephole"), data=smoke_data("adding"), max_epochs=1,
+        load_task("adding"), "peephole", smoke_hparams(load_task("adding"), "peephole"), data=smoke_data("adding"), max_epochs=1,
         seed=0, callbacks=[seen], precision="64-true",
     )  # fmt: skip
     assert seen.dtypes == {torch.float64} and math.isfinite(result.test) and result.precision == "64-true"
@@ -62,7 +63,7 @@ def test_64_true_trains_in_float64():
 def test_default_is_float32():
     seen = _HeadDtype()
     result = fit_and_test(
-        load_task("adding"), "gru", smoke_hparams("adding", "gru"), data=smoke_data("adding"), max_epochs=1, seed=0,
+        load_task("adding"), "gru", smoke_hparams(load_task("adding"), "gru"), data=smoke_data("adding"), max_epochs=1, seed=0,
         callbacks=[seen],
     )  # fmt: skip
     assert seen.dtypes == {torch.float32} and result.precision == "32-true"
@@ -160,7 +161,7 @@ def test_manual_steps_clip_the_unscaled_gradients(monkeypatch):
         return trainer_class(**kwargs, plugins=[MixedPrecision("16-mixed", "cpu", scaler=scaler)])
 
     monkeypatch.setattr(training.pl, "Trainer", scaled_trainer)
-    hparams = {**smoke_hparams("adding", "gru"), "gradient_clip": 1.0}
+    hparams = {**smoke_hparams(load_task("adding"), "gru"), "gradient_clip": 1.0}
     training.fit_and_test(load_task("adding"), "gru", hparams, data=smoke_data("adding"), max_epochs=1, seed=0)
     finite = [n for n in norms if math.isfinite(n)]  # an overflowing step is skipped by the scaler, as it should be
     assert len(finite) > len(norms) // 2 and max(finite) < 1e3, norms  # scaled by 2**16: tens of thousands
