@@ -184,7 +184,7 @@ _KEYS = {
     "extra_metrics": "other test metrics", "baselines": "naive baselines", "causal": "true/false", "units": "the metric's units",
     "references": "published results", "presets": "named configurations", "check": "bench check's tolerance",
 }  # fmt: skip
-_BUDGET_KEYS = ("trials", "max_epochs", "dataset", "search", "top_k", "seeds")
+_BUDGET_KEYS = ("trials", "max_epochs", "dataset", "search", "top_k", "seeds", "by_family")
 
 
 def _choose(where: str, key: str, value: Any, choices: list[str]) -> None:
