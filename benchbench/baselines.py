@@ -14,7 +14,7 @@ regression, logits for classification, language modelling and frame prediction.
 
 | name | predicts | fits to |
 | --- | --- | --- |
-| `constant` | `value` (in the task's units) for every target | nothing |
+| `constant` | `value` (in the task's units; for next-frame tasks, each value's probability of being 1) for every target | nothing |
 | `train-mean` | the mean training target (per series / per pixel and step) | train targets |
 | `persistence` | the last observed value of each target series in the input window | nothing |
 | `seasonal-persistence` | the value `period` steps before the target time | nothing |
@@ -22,6 +22,8 @@ regression, logits for classification, language modelling and frame prediction.
 | `unigram` | each token's training frequency (add-one smoothed), whatever came before | train tokens |
 | `last-frame` | the last conditioning frame, blended with the mean training frame by a weight chosen on train | train frames |
 | `mean-frame` | the mean training frame of each predicted step | train frames |
+| `key-frequency` | each key (value of a frame) on with its training frequency (add-one smoothed), whatever came before | train frames |
+| `key-markov` | each key on with its training frequency given whether it was on in the previous frame (add-one smoothed) | train frame pairs |
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any
 import torch
 from torch.utils.data import TensorDataset
 
-from benchbench.batching import is_stream
+from benchbench.batching import is_sequences, is_stream, pad_sequences
 from benchbench.data.registry import Splits
 from benchbench.errors import BenchError
 from benchbench.metrics import METRICS, in_units
@@ -95,6 +97,10 @@ def _scale(data: Splits, width: int) -> tuple[Tensor, Tensor]:
 
 @_register("constant", "the same value for every target")
 def _constant(data: Splits, *, value: float) -> Predict:
+    if is_sequences(data.train):  # next-frame tasks: `value` is each key's probability of sounding
+        _need(0.0 < value < 1.0, "constant", "a probability strictly between 0 and 1 as its value on a next-frame task")
+        logit = math.log(value / (1.0 - value))
+        return lambda x: torch.full_like(x, logit)
     train = _fixed(data, "constant")
     shape = train.tensors[1].shape[1:]
     scale, offset = _scale(data, shape[-1])
@@ -190,12 +196,46 @@ def _last_frame(data: Splits) -> Predict:
     return lambda x: _logit((1 - w) * x[:, given - 1 : given].expand(-1, steps, -1) + w * mean)
 
 
+def _rolls(data: Splits, name: str) -> tuple[Tensor, Tensor]:
+    """Each training sequence's inputs and targets (steps 1..T-1 and 2..T), stacked: (N, D) twice."""
+    _need(is_sequences(data.train), name, "sequences of frames (polyphonic music)")
+    inputs = torch.cat([s[:-1] for s in data.train]).double()  # (N, D)
+    targets = torch.cat([s[1:] for s in data.train]).double()  # (N, D)
+    return inputs, targets
+
+
+def _smoothed(on: Tensor, total: Tensor) -> Tensor:
+    """log-odds of add-one (Laplace) estimates (on + 1) / (total + 2): never 0 or 1, so a key never
+    heard in training costs a finite amount when it sounds in test."""
+    p = (on + 1.0) / (total + 2.0)
+    return (p / (1.0 - p)).log().float()
+
+
+@_register("key-frequency", "each key on with its training frequency, whatever came before")
+def _key_frequency(data: Splits) -> Predict:
+    _, targets = _rolls(data, "key-frequency")
+    logits = _smoothed(targets.sum(0), torch.tensor(float(len(targets))))  # (D,)
+    return lambda x: logits.expand_as(x)
+
+
+@_register("key-markov", "each key on with its training frequency given whether it was on one frame before")
+def _key_markov(data: Splits) -> Predict:
+    inputs, targets = _rolls(data, "key-markov")
+    was_on = inputs > 0.5  # (N, D)
+    after_on = _smoothed((targets * was_on).sum(0), was_on.sum(0).double())  # (D,) log-odds after a sounding key
+    after_off = _smoothed((targets * ~was_on).sum(0), (~was_on).sum(0).double())  # (D,) after a silent one
+    return lambda x: torch.where(x > 0.5, after_on, after_off)
+
+
 def _batches(split: Any, size: int = 2048) -> Iterator[tuple[Any, Tensor]]:
     """(inputs, targets) chunks of a split, in the form the dataset gives it."""
     if is_stream(split):
         inputs, targets = split[:-1], split[1:]  # next-token prediction over the whole stream
         for i in range(0, len(inputs), size):
             yield inputs[i : i + size], targets[i : i + size]
+    elif is_sequences(split):  # padded like the models' batches; the metric skips the padding
+        for i in range(0, len(split), 16):
+            yield pad_sequences(list(split[i : i + 16]))
     elif isinstance(split, TensorDataset):
         inputs, targets = split.tensors
         for i in range(0, len(inputs), size):

@@ -7,6 +7,11 @@
 - list of `(token ids, label)` pairs of varying length: batches of sentences of one length only, so
   no padding is ever needed and no prediction can depend on what else is in the batch, whatever the
   family (bidirectional ones included).
+- `Sequences` of steps of varying length (piano rolls), each step predicting the next: sequences of
+  similar length are grouped (`SequenceWindows`), padded at the end (inputs with 0, targets with
+  `PAD`, which the loss and metric skip), and served as consecutive windows of `bptt` steps with a
+  flag on each group's first window, so the state is carried through a group's windows and started
+  afresh at the next group (truncated backpropagation through time over long sequences).
 
 `GroupedBatches` serves any of these loaders' batches a few at a time, unchanged and in order, so
 that training can run several optimizer steps per call of Lightning's loop (see training.py).
@@ -24,13 +29,100 @@ from itertools import islice
 from typing import Any
 
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, TensorDataset
+from torch.utils.data import (
+    BatchSampler, DataLoader, Dataset, IterableDataset, RandomSampler, Sampler, SequentialSampler, TensorDataset,
+)  # fmt: skip
 
-__all__ = ["DeviceBatches", "GroupedBatches", "LengthBatches", "StreamBatches", "is_stream", "make_loader"]
+from benchbench.data.registry import Sequences
+
+__all__ = [
+    "PAD", "DeviceBatches", "GroupedBatches", "LengthBatches", "SequenceWindows", "StreamBatches", "is_sequences",
+    "is_stream", "make_loader", "pad_sequences",
+]  # fmt: skip
+
+PAD = -1.0  # the target of a padded step: losses and metrics count only steps whose targets are >= 0
+SIMILAR = 0.8  # a group holds sequences at least this fraction as long as its longest (padding <= 25%)
+POOL = 4  # a training bucket holds up to POOL batches of similar length, mixed anew each epoch
 
 
 def is_stream(data: Any) -> bool:
     return isinstance(data, torch.Tensor) and data.dim() == 1
+
+
+def is_sequences(data: Any) -> bool:
+    return isinstance(data, Sequences)
+
+
+def pad_sequences(seqs: list[torch.Tensor], length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs (B, L, D): steps 1..T-1 of each sequence, then zeros; targets (B, L, D): steps 2..T,
+    then `PAD`. L is `length` - 1, by default the longest sequence's length - 1."""
+    steps = (length or max(len(s) for s in seqs)) - 1
+    x = torch.zeros(len(seqs), steps, seqs[0].shape[-1])  # (B, L, D)
+    y = torch.full_like(x, PAD)  # (B, L, D)
+    for i, s in enumerate(seqs):
+        x[i, : len(s) - 1] = s[:-1]
+        y[i, : len(s) - 1] = s[1:]
+    return x, y
+
+
+def _buckets(lengths: list[int], capacity: int) -> list[list[int]]:
+    """Indices by length, longest first, cut into runs of at most `capacity` sequences each at least
+    `SIMILAR` times as long as the run's first: padding to the run's longest wastes at most a quarter."""
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    buckets: list[list[int]] = []
+    for i in order:
+        if buckets and len(buckets[-1]) < capacity and lengths[i] >= SIMILAR * lengths[buckets[-1][0]]:
+            buckets[-1].append(i)
+        else:
+            buckets.append([i])
+    return buckets
+
+
+class SequenceWindows(IterableDataset):
+    """`Sequences` as padded groups of similar length, served as windows of `bptt` steps:
+    `(inputs (B, W, D), targets (B, W, D), first)`, `first` True on a group's first window.
+
+    Training (`shuffle`): each bucket of up to `POOL` batches of similar length is shuffled and cut
+    into batches anew every epoch (seeded), all padded to the bucket's longest, so the number of
+    windows is the same every epoch; the groups come in a shuffled order. Evaluation: buckets of
+    one batch, longest first, in a fixed order.
+    """
+
+    def __init__(self, data: Sequences, *, batch_size: int, bptt: int, shuffle: bool, seed: int) -> None:
+        if batch_size < 1 or bptt < 1:
+            raise ValueError(f"batch_size and bptt must be >= 1, got {batch_size} and {bptt}")
+        self.data, self.batch_size, self.bptt, self.shuffle = data, batch_size, bptt, shuffle
+        self.seed, self.epoch = seed, 0
+        self.lengths = data.lengths
+        self.buckets = _buckets(self.lengths, batch_size * (POOL if shuffle else 1))
+
+    def _windows(self, length: int) -> int:
+        return -(-(length - 1) // self.bptt)
+
+    def __len__(self) -> int:
+        return sum(
+            -(-len(bucket) // self.batch_size) * self._windows(self.lengths[bucket[0]]) for bucket in self.buckets
+        )
+
+    def groups(self) -> list[tuple[list[int], int]]:
+        """This epoch's groups: (indices, padded length)."""
+        gen = torch.Generator().manual_seed(self.seed + self.epoch)
+        groups = []
+        for bucket in self.buckets:
+            if self.shuffle:
+                bucket = [bucket[i] for i in torch.randperm(len(bucket), generator=gen).tolist()]
+            longest = max(self.lengths[i] for i in bucket)
+            groups += [(bucket[i : i + self.batch_size], longest) for i in range(0, len(bucket), self.batch_size)]
+        if self.shuffle:
+            groups = [groups[i] for i in torch.randperm(len(groups), generator=gen).tolist()]
+            self.epoch += 1
+        return groups
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, bool]]:
+        for indices, length in self.groups():
+            x, y = pad_sequences([self.data[i] for i in indices], length)  # (B, L, D) each
+            for start in range(0, x.shape[1], self.bptt):
+                yield x[:, start : start + self.bptt], y[:, start : start + self.bptt], start == 0
 
 
 class StreamBatches(Dataset):
@@ -156,6 +248,9 @@ def make_loader(
     GPU (or with `gather_on_device`), the same batches gathered on the device (`DeviceBatches`)."""
     if is_stream(data):
         return DataLoader(StreamBatches(data, batch_size=batch_size, bptt=bptt), batch_size=None, shuffle=False)
+    if is_sequences(data):
+        windows = SequenceWindows(data, batch_size=batch_size, bptt=bptt, shuffle=shuffle, seed=seed)
+        return DataLoader(windows, batch_size=None)
     if isinstance(data, list):
         sampler = LengthBatches([len(ids) for ids, _ in data], batch_size=batch_size, shuffle=shuffle, seed=seed)
         return DataLoader(data, batch_sampler=sampler, collate_fn=_stack_pairs)

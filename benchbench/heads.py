@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from benchbench.data.registry import Splits
+from benchbench.metrics import frame_nll_loss
 from benchbench.models import Backbone
 from benchbench.registry import Registry
 
@@ -104,6 +105,11 @@ def _frame_prediction(backbone: Backbone, data: Splits) -> nn.Module:
     return LastSteps(backbone.output_size, pixels, steps=steps)
 
 
+def _next_frame(backbone: Backbone, data: Splits) -> nn.Module:
+    # Per step: (B, T, F) -> (B, T, D) logits of the next frame's D binary values (88 piano keys).
+    return nn.Linear(backbone.output_size, data.train[0].shape[-1])
+
+
 def _cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
 
@@ -113,5 +119,6 @@ for _kind in (
     OutputKind("sequence-classification", _sequence_classification, _cross_entropy),
     OutputKind("language-model", _language_model, _cross_entropy),
     OutputKind("frame-prediction", _frame_prediction, F.binary_cross_entropy_with_logits),
+    OutputKind("next-frame", _next_frame, frame_nll_loss),
 ):
     HEADS.register(_kind.name)(_kind)

@@ -3,7 +3,8 @@
 A metric is computed from sums over a whole split: `stats(pred, target)` returns a 1-D tensor of
 sums for one batch, the sums are added up batch by batch on the device (no host synchronisation per
 step), and `finalize(sums)` gives the reported value. Exact whatever the batch size: perplexity is
-exp of the mean NLL over all tokens, RSE and CORR use whole-split sums as LSTNet defines them.
+exp of the mean NLL over all tokens, RSE and CORR use whole-split sums as LSTNet defines them, the
+frame NLL of polyphonic music is weighted by frames (padded steps never count).
 
 `pred` is what the task's head outputs (values for regression, logits for classification); `target`
 is the batch's target. Regression metrics see de-normalised values (the task's units).
@@ -21,7 +22,7 @@ from torch.nn import functional as F
 
 from benchbench.registry import Registry
 
-__all__ = ["METRICS", "Metric", "in_units"]
+__all__ = ["METRICS", "Metric", "frame_nll_loss", "in_units"]
 
 Tensor = torch.Tensor
 
@@ -108,6 +109,23 @@ def _bce(logits: Tensor, target: Tensor) -> Tensor:
     return torch.stack([F.binary_cross_entropy_with_logits(logits, target, reduction="sum"), _count(target)])
 
 
+def _frame_nll(logits: Tensor, target: Tensor) -> Tensor:
+    """Σ over real steps of the negative log-likelihood of the next frame, each of its D values a
+    Bernoulli (summed over them, in nats), and the number of real steps. A padded step (target < 0,
+    `batching.PAD`) counts for nothing. logits, target (B, T, D) or (N, D)."""
+    if logits.dtype in (torch.float16, torch.bfloat16):  # sum in float32 under mixed precision
+        logits = logits.float()
+    real = target[..., 0] >= 0  # (B, T): padding fills whole steps
+    nll = F.binary_cross_entropy_with_logits(logits, target.clamp_min(0), reduction="none").sum(-1)  # (B, T)
+    return torch.stack([nll[real].sum(), real.sum().to(nll.dtype)])
+
+
+def frame_nll_loss(logits: Tensor, target: Tensor) -> Tensor:
+    """The training loss of the `frame-nll` metric: nats per real step, summed over the frame's values."""
+    total, steps = _frame_nll(logits, target)
+    return total / steps.clamp_min(1.0)
+
+
 def _mean(s: Tensor) -> float:
     return float(s[0] / s[1])
 
@@ -120,3 +138,6 @@ _add(Metric("perplexity", "minimize", _nll, lambda s: math.exp(_mean(s)), "perpl
 _add(Metric("bpc", "minimize", _nll, lambda s: _mean(s) / math.log(2), "bits per character"))
 _add(Metric("accuracy", "maximize", _accuracy, lambda s: 100.0 * _mean(s), "accuracy %"))
 _add(Metric("bce", "minimize", _bce, _mean, "per-pixel BCE"))
+# Polyphonic music as the literature scores it (Boulanger-Lewandowski et al. 2012; Bai et al. 2018):
+# Σ over all predicted frames of a split of Σ over the 88 keys of -log p(key), / the number of frames.
+_add(Metric("frame-nll", "minimize", _frame_nll, _mean, "NLL (nats/frame)"))

@@ -2,7 +2,8 @@
 
 A spec names its dataset (and the dataset's options), its output kind, its metric, the baseline to
 show, its budgets (data sizes, epochs, trials) and the search space of each family. Budgets override
-the dataset options; `[search.<family>]` overrides `[search.default]` key by key.
+the dataset options; `[search.<family>]` overrides `[search.default]` key by key, a budget's
+`[budgets.<b>.search]` overrides both, and `[budgets.<b>.by_family.<family>]` overrides that for one family.
 
 Specs from outside the package are read and checked exactly as the shipped ones, from:
 
@@ -68,6 +69,7 @@ class Budget:
     search: dict[str, Param] = field(default_factory=dict)  # hyperparameters this budget fixes or narrows
     top_k: int = 1  # best search configurations retrained after the search
     seeds: int = 3  # fresh seeds each of them is retrained with
+    by_family: dict[str, dict[str, Param]] = field(default_factory=dict)  # this budget's entries for one family
 
 
 @dataclass(frozen=True)
@@ -145,10 +147,11 @@ class Task:
 
     def search_space(self, family: str, budget: str | None = None) -> dict[str, Param]:
         """`[search.default]`, then the space the family declares (a plugin's `search_space`), then
-        `[search.<family>]`, then the budget's own entries, key by key."""
+        `[search.<family>]`, then the budget's own entries, then the budget's entries for this family, key by key."""
         from benchbench.models import declared_space
 
-        narrowed = self.budget(budget).search if budget else {}
+        chosen = self.budget(budget) if budget else None
+        narrowed = {**chosen.search, **chosen.by_family.get(family, {})} if chosen else {}
         return {**self.search.get("default", {}), **declared_space(family), **self.search.get(family, {}), **narrowed}
 
     def load_data(self, budget: str, options: dict[str, Any] | None = None):
@@ -181,7 +184,7 @@ _KEYS = {
     "extra_metrics": "other test metrics", "baselines": "naive baselines", "causal": "true/false", "units": "the metric's units",
     "references": "published results", "presets": "named configurations", "check": "bench check's tolerance",
 }  # fmt: skip
-_BUDGET_KEYS = ("trials", "max_epochs", "dataset", "search", "top_k", "seeds")
+_BUDGET_KEYS = ("trials", "max_epochs", "dataset", "search", "top_k", "seeds", "by_family")
 
 
 def _choose(where: str, key: str, value: Any, choices: list[str]) -> None:
@@ -249,6 +252,10 @@ def _parse(name: str, raw: dict[str, Any], where: str) -> Task:
                 parse_space(spec.get("search", {}), where=f"{where} [budgets.{b}.search]"),
                 top_k=int(spec.get("top_k", 1)),
                 seeds=int(spec.get("seeds", 3)),
+                by_family={
+                    family: parse_space(space, where=f"{where} [budgets.{b}.by_family.{family}]")
+                    for family, space in spec.get("by_family", {}).items()
+                },
             )
             for b, spec in raw["budgets"].items()
         }

@@ -3,7 +3,8 @@
 Selection happens on validation: `BestState` keeps the weights of the best validation epoch in
 memory, and the test split is evaluated with those weights once, after training. On a token stream
 (language modelling) the recurrent state is carried from one batch to the next and detached, which
-is truncated backpropagation through time.
+is truncated backpropagation through time; on `Sequences` (polyphonic music) it is carried through
+the windows of one group of sequences and started afresh at the next group's first window.
 
 `fit_and_test` trains with manual optimization, `STEPS_PER_CALL` consecutive batches to a call of
 `training_step`, each its own optimizer step: the same training as one batch a call, without paying
@@ -26,7 +27,7 @@ from lightning.pytorch.utilities.warnings import PossibleUserWarning
 from torch import nn
 
 from benchbench import models
-from benchbench.batching import GroupedBatches, is_stream, make_loader
+from benchbench.batching import GroupedBatches, is_sequences, is_stream, make_loader
 from benchbench.data.registry import Splits
 from benchbench.device import DEFAULT_PRECISION, check_precision, on_device, release_memory, trial_device
 from benchbench.errors import BenchError, Diverged
@@ -50,6 +51,7 @@ class TrainConfig:
     init_range: float | None = None  # initialise every parameter from U[-r, r]; None keeps torch's init
     embedding_size: int | None = None  # token embedding width; None uses hidden_size
     input_noise: float = 0.0  # std of Gaussian noise added to real-valued inputs while training
+    output_dropout: float = 0.0  # dropout on the backbone's outputs, before the head (also with one layer)
     residual: bool = False  # forecasting: predict the change from each target series' last observed value
     loss: Literal["task", "l1"] = "task"  # the task's loss (MSE for regression), or the mean absolute error in the task's units
     bptt: int = 35  # truncated-BPTT window on token streams
@@ -133,8 +135,9 @@ class SequenceModel(pl.LightningModule):
         return pred, state
 
     def _step(self, batch, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = batch
-        pred, state = self(x, self._state.get(split) if self.stateful else None)
+        x, y, *first = batch  # windows of `Sequences` say whether they start new sequences
+        carried = self.stateful and not (first and first[0])
+        pred, state = self(x, self._state.get(split) if carried else None)
         if self.stateful:
             self._state[split] = _detach(state)
         return pred, y
@@ -148,9 +151,9 @@ class SequenceModel(pl.LightningModule):
         self._loss_sum, self._loss_count = None, 0
 
     def _train_loss(self, batch) -> torch.Tensor:
-        x, y = batch
+        x, y, *rest = batch
         if self.config.input_noise > 0 and x.is_floating_point():  # Greff et al.'s input noise
-            batch = (x + self.config.input_noise * torch.randn_like(x), y)
+            batch = (x + self.config.input_noise * torch.randn_like(x), y, *rest)
         pred, y = self._step(batch, "train")
         if self.config.loss == "l1":  # LSTNet's loss: absolute error in the task's units
             loss = nn.functional.l1_loss(*in_units(pred, y, self.target_scale, self.target_offset))
@@ -290,6 +293,8 @@ def quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=PossibleUserWarning)
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    # Sequence windows are served in the main process (no workers), where their length is exact.
+    warnings.filterwarnings("ignore", message=".*IterableDataset.*__len__.*defined.*")
     # Lightning's pytree helper still builds torch's deprecated LeafSpec; nothing for a user to act on.
     warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
 
@@ -321,6 +326,10 @@ def build_model(task: Task, family: str, hparams: dict[str, Any], data: Splits, 
     if config.loss not in ("task", "l1") or (config.loss == "l1" and not kind.regression):
         raise BenchError(f"loss={config.loss!r}: choose task (the task's own loss) or l1 (regression tasks only)")
     head = kind.head(backbone, data)
+    if not 0.0 <= config.output_dropout < 1.0:
+        raise BenchError(f"output_dropout={config.output_dropout!r}: choose a probability in [0, 1)")
+    if config.output_dropout > 0:
+        head = nn.Sequential(nn.Dropout(config.output_dropout), head)
     residual_channels = None
     if config.residual:
         if not kind.regression or "target_channels" not in data.meta:
@@ -336,7 +345,7 @@ def build_model(task: Task, family: str, hparams: dict[str, Any], data: Splits, 
         metrics=[METRICS.get(name) for name in (task.metric, *task.extra_metrics)],
         config=config,
         encoder=encoder,
-        stateful=is_stream(data.train),
+        stateful=is_stream(data.train) or is_sequences(data.train),
         target_scale=data.meta.get("target_scale"),
         target_offset=data.meta.get("target_offset"),
         residual_channels=residual_channels,

@@ -2,6 +2,7 @@
 
     python benchmarks/reproduce.py zaremba-small    # Zaremba et al. 2014, small LSTM on PTB (~50 min, 2 cores)
     python benchmarks/reproduce.py lstnet-gru       # LSTNet's GRU baseline on exchange-rate (~10 min, 2 cores)
+    python benchmarks/reproduce.py bai-lstm         # Bai et al. 2018's LSTM on JSB Chorales (also bai-gru, bai-rnn)
 
 Each trains exactly what `bench train --task T --model M --preset P` trains (the preset's comment
 in the task spec says what it follows and where it differs), then prints validation and test beside
@@ -22,7 +23,13 @@ from benchbench.sweep.config import FixedConfig, parse_overrides
 from benchbench.sweep.run import train_fixed
 from benchbench.tasks import load_task
 
-PRESETS = {"zaremba-small": ("ptb", "lstm"), "lstnet-gru": ("exchange-rate", "gru")}  # preset -> (task, family)
+PRESETS = {  # preset -> (task, family)
+    "zaremba-small": ("ptb", "lstm"),
+    "lstnet-gru": ("exchange-rate", "gru"),
+    "bai-lstm": ("jsb-chorales", "lstm"),
+    "bai-gru": ("jsb-chorales", "gru"),
+    "bai-rnn": ("jsb-chorales", "rnn"),
+}
 
 
 def main() -> None:

@@ -25,6 +25,9 @@ def test_spec_is_complete_and_refers_to_registered_things(name):
     assert task.direction in ("minimize", "maximize")
     for family in task.search:
         assert family == "default" or family in MODELS, f"[search.{family}] names no registered family"
+    for budget in task.budgets.values():
+        for family in budget.by_family:
+            assert family in MODELS, f"[budgets.{budget.name}.by_family.{family}] names no registered family"
     for family in MODELS.names():
         assert {"lr", "hidden_size"} <= set(task.search_space(family))
 
@@ -64,3 +67,18 @@ def test_greff_search_space_is_data_in_the_adding_spec():
         assert 0.0 <= values["momentum"] <= 0.99 and values["momentum"] == pytest.approx(1 - trial.params["1-momentum"])
         assert 0.0 <= values["input_noise"] <= 1.0 and values["optimizer"] == "sgd"
         study.tell(trial, 0.0)
+
+
+def test_a_budgets_entries_for_one_family_override_its_entries_for_all():
+    from benchbench.tasks import _parse
+
+    raw = {
+        "description": "d", "output": "next-frame", "metric": "frame-nll", "dataset": {"name": "jsb-chorales"},
+        "search": {"default": {"lr": {"low": 1e-4, "high": 1e-2, "log": True}, "hidden_size": 64}},
+        "budgets": {"small": {"trials": 1, "max_epochs": 1, "search": {"lr": 1e-3}, "by_family": {"gru": {"lr": 5e-4}}}},
+    }  # fmt: skip
+    task = _parse("t", raw, "t.toml")
+    assert task.search_space("gru", "small")["lr"].fixed == 5e-4
+    assert task.search_space("lstm", "small")["lr"].fixed == 1e-3
+    assert task.search_space("gru", "small")["hidden_size"].fixed == 64
+    assert task.search_space("gru")["lr"].low == 1e-4  # no budget: the spec's own search

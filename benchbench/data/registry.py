@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from benchbench.registry import Registry
 
-__all__ = ["DATASETS", "Splits"]
+__all__ = ["DATASETS", "Sequences", "Splits"]
+
+
+class Sequences(Sequence):
+    """Sequences of real-valued steps of varying length, each step predicting the next one (a piano
+    roll is one: frames of 88 keys). Item i is a (T_i, D) float tensor; every sequence has >= 2 steps,
+    so it has at least one step to predict."""
+
+    def __init__(self, items: Iterable[torch.Tensor]) -> None:
+        self.items = tuple(items)
+        for item in self.items:
+            if item.dim() != 2 or len(item) < 2:
+                raise ValueError(f"each sequence must be (T >= 2, D), got {tuple(item.shape)}")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+    @property
+    def lengths(self) -> list[int]:
+        return [len(item) for item in self.items]
+
+    @property
+    def predicted_steps(self) -> int:
+        """Steps with a target: all but the first of each sequence."""
+        return sum(len(item) - 1 for item in self.items)
 
 
 @dataclass(frozen=True)
@@ -16,7 +46,8 @@ class Splits:
 
     - a `TensorDataset(inputs, targets)` of fixed-length examples (adding, forecasting windows, frames);
     - a 1-D LongTensor token stream (language modelling, batched for truncated BPTT);
-    - a list of `(LongTensor token ids, int label)` pairs of varying length (sentence classification).
+    - a list of `(LongTensor token ids, int label)` pairs of varying length (sentence classification);
+    - `Sequences` of (T_i, D) steps of varying length, each predicting the next (polyphonic music).
     """
 
     train: Any
