@@ -191,8 +191,9 @@ def _comparison(figures: _Figures, group: pd.DataFrame, key: str) -> str:
             x=models, y=y, mode="markers", marker={"size": 11},
             error_y={
                 "type": "data", "symmetric": False, "thickness": 2, "width": 8,
-                "array": [None if points[m][2] is None else points[m][2] - points[m][0] for m in models],
-                "arrayminus": [None if points[m][1] is None else points[m][0] - points[m][1] for m in models],
+                # a log-scale interval is asymmetric and may sit beside a skewed mean: clip, never a negative bar
+                "array": [None if points[m][2] is None else max(points[m][2] - points[m][0], 0.0) for m in models],
+                "arrayminus": [None if points[m][1] is None else max(points[m][0] - points[m][1], 0.0) for m in models],
             },
             customdata=[[points[m][3]] for m in models],
             hovertemplate="%{x}: %{y:.4g} (%{customdata[0]} seed(s))<extra></extra>",
@@ -215,10 +216,13 @@ def _comparison(figures: _Figures, group: pd.DataFrame, key: str) -> str:
     notes = [f"{m}: {points[m][3]} seeds" for m in models if points[m][1] is not None]
     body = figures.html(fig, f"fig-comparison-{key}")
     if notes:
-        body += _note("error bars over the final evaluation's seeds of the best configuration · " + ", ".join(notes))
+        body += _note(
+            "error bars over the final evaluation's seeds of the best configuration (for a positive metric "
+            "the interval of the geometric mean, computed on log values) · " + ", ".join(notes)
+        )
     if lone:
         body += _note(
-            f"no interval for {', '.join(lone)}: one test value (the best trial's), no evaluation over seeds yet"
+            f"no interval for {', '.join(lone)}: one test value (too few seeds for an interval), no evaluation over seeds yet"
         )
     return _panel("comparison", key, title, body)
 

@@ -64,7 +64,8 @@ def results_table(cells: Sequence[Cell]) -> str:
     lines += [
         "",
         "Test figures: mean over the evaluation seeds of the configuration the search chose on validation, "
-        "[95% t interval]; ✗: the interval does not clear the best naive baseline. Naive baselines are fitted "
+        "[95% t interval; for a positive metric (MSE, RMSE, RSE, perplexity, bpc) computed on log values and "
+        "transformed back]; ✗: the interval does not clear the best naive baseline. Naive baselines are fitted "
         "on the training split and scored by the same metric code. Time: search and evaluation of the "
         "families shown, summed over their trials.",
     ]
