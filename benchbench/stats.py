@@ -162,17 +162,17 @@ def worse(before: Sequence[float], now: Sequence[float], *, direction: str, posi
 
 
 def holm(p_values: Sequence[float | None]) -> list[float | None]:
-    """Holm's step-down adjusted p-values of the p-values that exist (statsmodels' multipletests);
-    None stays None. A family of tests is significant at level α where its adjusted p < α, and the
-    chance of any false alarm among them stays at most α."""
-    from statsmodels.stats.multitest import multipletests
-
-    present = [i for i, p in enumerate(p_values) if p is not None]
+    """Holm's step-down adjusted p-values of the p-values that exist; None stays None. A family of
+    tests is significant at level α where its adjusted p < α, and the chance of any false alarm among
+    them stays at most α. The k-th smallest of m p-values is multiplied by m - k + 1, made monotone
+    and capped at 1: what statsmodels' multipletests(method="holm") returns (tested against it),
+    written out because that call costs a third of a second, which check_power.py pays a million times."""
+    present = sorted((float(p), i) for i, p in enumerate(p_values) if p is not None)
     out: list[float | None] = [None] * len(p_values)
-    if present:
-        corrected = multipletests([float(p_values[i]) for i in present], method="holm")[1]  # type: ignore[arg-type]
-        for i, p in zip(present, corrected):
-            out[i] = float(p)
+    running = 0.0
+    for k, (p, i) in enumerate(present):
+        running = max(running, min(1.0, (len(present) - k) * p))
+        out[i] = running
     return out
 
 

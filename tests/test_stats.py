@@ -140,3 +140,14 @@ def test_one_sided_worse_and_holm():
     assert worse(before, list(reversed(before)), direction="minimize") == 1.0  # the same seeds: nothing moved
     assert worse([1.0], now, direction="minimize") is None
     assert holm([0.01, None, 0.04, 0.03]) == [pytest.approx(0.03), None, pytest.approx(0.06), pytest.approx(0.06)]
+
+
+def test_holm_matches_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    from benchbench.stats import holm
+
+    rng = np.random.default_rng(0)
+    for m in (1, 2, 5, 30):
+        ps = list(rng.uniform(0, 0.2, m))
+        assert holm(ps) == pytest.approx(list(multipletests(ps, method="holm")[1]), rel=1e-12)

@@ -34,13 +34,26 @@ FORMATS = ("table", "csv", "markdown", "json")
 
 
 def friedman_line(test: pd.Series | dict) -> str:
-    """One line: the Friedman test's result and the critical difference, or why it was not run."""
+    """One line: the omnibus tests' results and the critical difference, or why there is no post-hoc
+    test, or why no test was run."""
     if not is_missing(test["friedman_p"]):
-        return (
-            f"Friedman χ²={test['friedman_statistic']:.3g}, p={p_text(test['friedman_p'])} over {test['n_tasks']} tasks × "
-            f"{test['n_families']} families; Nemenyi critical difference {test['critical_difference']:.3g} (α={ALPHA})"
+        line = (
+            f"Iman–Davenport F={test['iman_davenport_statistic']:.3g}, p={p_text(test['iman_davenport_p'])} (decides); "
+            f"Friedman χ²={test['friedman_statistic']:.3g}, p={p_text(test['friedman_p'])}; over {test['n_tasks']} tasks × "
+            f"{test['n_families']} families"
         )
+        if not is_missing(test["critical_difference"]):
+            return line + f"; Nemenyi critical difference {test['critical_difference']:.3g} (α={ALPHA})"
+        return line + f"; {test['posthoc_note']}"
     return str(test["friedman_note"])
+
+
+def _shown(test: pd.Series, pairs: pd.DataFrame) -> bool:
+    """Whether the pairwise table has any test to show: Nemenyi's (after the omnibus test rejected)
+    or Wilcoxon's (where the tasks can reach significance after Holm)."""
+    if test["n_tasks"] < MIN_TASKS or pairs.empty:
+        return False
+    return bool(pairs["p_nemenyi"].notna().any() or pairs["p_wilcoxon"].notna().any())
 
 
 def _reference_line(comparison: Comparison) -> str:
@@ -53,8 +66,9 @@ def _reference_line(comparison: Comparison) -> str:
 
 ACROSS_LEGEND = (
     "avg rank: mean over the tasks of each family's rank by test mean (1 = best, ties share); "
-    "Wilcoxon: signed-rank test over tasks of the relative differences, Holm-corrected; "
-    "Nemenyi: post-hoc test after Friedman, beyond CD when the ranks differ by more than the critical difference"
+    "Wilcoxon: signed-rank test over tasks of the relative differences (exact where no ties), Holm-corrected over the pairs; "
+    "Nemenyi: post-hoc test, run only after the Iman–Davenport test rejects, beyond CD when the ranks differ by "
+    "more than the critical difference"
 )
 
 
@@ -89,7 +103,7 @@ def _rich_across(comparison: Comparison, budget: str, test: pd.Series) -> list:
         t.add_row(escape(r["model"]), f"{r['avg_rank']:.2f}", escape(each))
     out += [t, escape(friedman_line(test))]  # a line of its own: as wide as the terminal
     pairs = comparison.pairwise[comparison.pairwise["budget"] == budget]
-    if test["n_tasks"] >= MIN_TASKS and not pairs.empty:  # below, the one line above says it all
+    if _shown(test, pairs):  # otherwise the lines above and below say it all
         t = _table(f"pairwise · budget {budget}", ["model", "vs"],
                   ["Δ rank", "w/t/l", "Wilcoxon\nHolm p", "Nemenyi\np"], "verdict")  # fmt: skip
         for _, r in pairs.iterrows():
@@ -101,7 +115,7 @@ def _rich_across(comparison: Comparison, budget: str, test: pd.Series) -> list:
             )  # fmt: skip
         t.caption, t.caption_justify = escape(ACROSS_LEGEND + "; verdict: Wilcoxon after Holm"), "left"
         out.append(t)
-        out += [escape(test["wilcoxon_note"])] if not is_missing(test["wilcoxon_note"]) else []
+    out += [escape(test["wilcoxon_note"])] if not is_missing(test["wilcoxon_note"]) else []
     return out
 
 
@@ -165,7 +179,7 @@ def _markdown(comparison: Comparison, view: str) -> str:
             )  # fmt: skip
             lines += ["", friedman_line(test) + ".", ""]
             pairs = comparison.pairwise[comparison.pairwise["budget"] == budget]
-            if test["n_tasks"] >= MIN_TASKS and not pairs.empty:
+            if _shown(test, pairs):
                 lines += table(
                     ["model", "vs", "Δ rank", "beyond CD", "w/t/l", "Wilcoxon p", "Wilcoxon Holm p", "Nemenyi p", "verdict"],
                     [
@@ -175,8 +189,9 @@ def _markdown(comparison: Comparison, view: str) -> str:
                         for _, r in pairs.iterrows()
                     ],
                 )  # fmt: skip
-                notes = [ACROSS_LEGEND] + ([test["wilcoxon_note"]] if not is_missing(test["wilcoxon_note"]) else [])
-                lines += ["", *(n + "." for n in notes), ""]
+                lines += ["", ACROSS_LEGEND + ".", ""]
+            if not is_missing(test["wilcoxon_note"]):
+                lines += [test["wilcoxon_note"] + ".", ""]
         else:
             rows = comparison.against[comparison.against["budget"] == budget]
             lines += [f"### Against {comparison.reference} · budget {budget}", ""]
