@@ -20,6 +20,11 @@ Two views of the leaderboard's family rows (analysis/leaderboard.py), each budge
   across every comparison of the budget, and a verdict. Evaluation seeds are the same for every
   family (seed + 10000 + i), so where both sides have two or more seeds in common the paired t-test
   (scipy.stats.ttest_rel) decides; elsewhere Welch's t-test does; the `test` column says which.
+  Beside each verdict, the smallest difference the seeds could have detected with 80% power
+  (`detectable`, two-sided t-test at ALPHA, from the observed spreads of both sides) and, per task,
+  from the reference's spread alone with as many seeds a side (`task_detectable_pct`): "no significant
+  difference" with a detectable difference of 30% says the seeds could not tell 20% apart, not
+  that the families are equal.
 
 Every view is a DataFrame of `Comparison`; rich tables, CSV, Markdown and JSON are renderings of them
 (render/compare.py).
@@ -395,7 +400,10 @@ def _against(
     group: pd.DataFrame, budget: str, reference: str, seeds: dict[tuple[str, str, str], dict[int, float]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every family's difference from `reference` on each task of one budget, tested over seeds."""
-    from benchbench.stats import paired, welch
+    from benchbench.stats import detectable, paired, summarize, welch
+
+    def spread(values: dict[int, float]) -> float | None:
+        return summarize(list(values.values())).std if len(values) >= 2 else None
 
     rows, left = [], []
     for task, rows_of_task in group.groupby("task", sort=True):
@@ -407,6 +415,10 @@ def _against(
             continue
         ref = by_model[reference]
         ref_seeds = seeds.get((task, budget, reference), {})
+        ref_sd = spread(ref_seeds)
+        scale = abs(float(ref["test_mean"]))
+        own_task = detectable(ref_sd, len(ref_seeds), alpha=ALPHA, power=POWER) if ref_sd is not None else None
+        task_pct = own_task / scale * 100 if own_task is not None and scale else None
         for model in sorted(by_model):
             if model == reference:
                 continue
@@ -416,6 +428,8 @@ def _against(
             p_welch = welch(list(own.values()), list(ref_seeds.values()))
             p_paired = paired([own[s] for s in shared], [ref_seeds[s] for s in shared])
             diff = float(row["test_mean"]) - float(ref["test_mean"])
+            own_sd = spread(own)
+            mdd = detectable(own_sd, len(own), ref_sd, len(ref_seeds), alpha=ALPHA, power=POWER) if own_sd is not None and ref_sd is not None else None
             rows.append({
                 "budget": budget, "task": task, "model": model, "reference": reference, "metric": row["metric"],
                 "direction": row["direction"], "units": row["units"], "mean": float(row["test_mean"]),
@@ -425,6 +439,8 @@ def _against(
                 "p_welch": p_welch, "p_paired": p_paired,
                 "test": PAIRED if p_paired is not None else WELCH if p_welch is not None else None,
                 "p_value": p_paired if p_paired is not None else p_welch, "p_holm": None, "verdict": TOO_FEW_SEEDS,
+                "detectable": mdd, "detectable_pct": mdd / scale * 100 if mdd is not None and scale else None,
+                "task_detectable_pct": task_pct,
             })  # fmt: skip
     for row, p in zip(rows, holm([r["p_value"] for r in rows])):
         row["p_holm"] = p

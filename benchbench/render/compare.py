@@ -10,6 +10,7 @@ import pandas as pd
 
 from benchbench.analysis.compare import (
     ALPHA,
+    POWER,
     BETTER,
     MIN_TASKS,
     SAME,
@@ -60,8 +61,15 @@ def _reference_line(comparison: Comparison) -> str:
     return (
         f"difference from {comparison.reference} in the task's units and in % of {comparison.reference}'s test mean; "
         f"p from the paired t-test over the evaluation seeds both sides share, else Welch's t-test; "
-        f"Holm-corrected across the budget's {len(comparison.against)} comparisons; significant: Holm p < {ALPHA}"
+        f"Holm-corrected across the budget's {len(comparison.against)} comparisons; significant: Holm p < {ALPHA}; "
+        f"detectable: the smallest difference, in % of {comparison.reference}'s mean, that a two-sided t-test at "
+        f"{ALPHA} finds with {POWER:.0%} power given the seeds' observed spread (per task: {comparison.reference}'s "
+        f"spread, as many seeds a side); a difference below it going unnoticed is no evidence of equality"
     )
+
+
+def _detectable(value: Any) -> str:
+    return "too few seeds to say" if is_missing(value) else f"±{value:.2g}%"
 
 
 ACROSS_LEGEND = (
@@ -129,7 +137,8 @@ def _rich_against(comparison: Comparison, budget: str) -> list:
         label = metric_label(first["metric"], first["units"])
         title = (
             f"{task} · budget {budget} · {label}, {better(first['direction'])} is better · against {comparison.reference}: "
-            f"{fmt(first['reference_mean'], '.4g')} over {first['reference_seeds']} seeds"
+            f"{fmt(first['reference_mean'], '.4g')} over {first['reference_seeds']} seeds; detectable at "
+            f"{POWER:.0%} power: {_detectable(first['task_detectable_pct'])}"
         )
         t = _table(title, ["model"], ["Δ", "Δ %", "seeds", "test", "p", "Holm\np"], "verdict")
         for _, r in group.iterrows():
@@ -197,12 +206,12 @@ def _markdown(comparison: Comparison, view: str) -> str:
             lines += [f"### Against {comparison.reference} · budget {budget}", ""]
             lines += table(
                 ["task", "metric", "model", f"{comparison.reference}", "mean", "Δ", "Δ %", "seeds", "paired", "test",
-                 "p Welch", "p paired", "Holm p", "verdict"],
+                 "p Welch", "p paired", "Holm p", "verdict", f"detectable ({POWER:.0%} power)"],
                 [
                     [r["task"], f"{metric_label(r['metric'], r['units'])} {arrow(r['direction'])}",
                      r["model"], fmt(r["reference_mean"], ".4g"), fmt(r["mean"], ".4g"), signed(r["diff"]),
                      signed(r["diff_pct"], ".2g"), r["n_seeds"], r["n_paired"], r["test"] or "—", p_text(r["p_welch"]),
-                     p_text(r["p_paired"]), p_text(r["p_holm"]), r["verdict"]]
+                     p_text(r["p_paired"]), p_text(r["p_holm"]), r["verdict"], _detectable(r["detectable_pct"])]
                     for _, r in rows.iterrows()
                 ],
             )  # fmt: skip

@@ -339,3 +339,22 @@ def test_report_sections_say_why_not_when_they_cannot_be_drawn(results):
     assert "no peephole or lstm results: no reference family to compare with" in html
     assert "too few tasks (1) for a test across tasks" in html
     assert "no study has enough complete trials" in html
+
+
+def test_against_states_the_detectable_difference(results):
+    """peephole's seeds 1.0, 1.2, 0.9 (sd 0.1528, mean 1.0333); lstm's 1.1, 1.0, 1.05 (sd 0.05; no
+    significant difference). Three seeds a side, df 4: per task δ = λ · sd · √(2/3) with λ = 3.761
+    (the noncentrality at which a 5% two-sided t-test rejects 80% of the time; tests/test_stats.py
+    checks it by integration), so 3.761 · 0.1528 · 0.8165 / 1.0333 = 45.4% of peephole's mean; for
+    the pair, δ = λ · √(0.1528²/3 + 0.05²/3) = 0.350, 33.9%."""
+    ref = [1.0, 1.2, 0.9]
+    write(results, {"t0": {"peephole": ref, "lstm": [1.1, 1.0, 1.05]}})
+    row = compare(results, against="peephole").against.iloc[0]
+    sd = (sum((v - 31 / 30) ** 2 for v in ref) / 2) ** 0.5
+    assert row["verdict"] == SAME
+    assert row["task_detectable_pct"] == pytest.approx(3.761 * sd * (2 / 3) ** 0.5 / (31 / 30) * 100, rel=1e-3)
+    assert row["detectable_pct"] == pytest.approx(3.761 * (sd**2 / 3 + 0.05**2 / 3) ** 0.5 / (31 / 30) * 100, rel=1e-3)
+    out = bench("--results", results, "--against", "peephole", env={"COLUMNS": "200"})
+    assert "detectable at 80% power: ±45%" in out.stdout
+    markdown = bench("--results", results, "--against", "peephole", "--format", "markdown").stdout
+    assert "detectable (80% power)" in markdown and "±34%" in markdown
