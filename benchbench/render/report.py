@@ -314,8 +314,9 @@ def _importance(figures: _Figures, study: optuna.Study) -> str:
     title = "hyperparameter importance (fANOVA)"
     try:
         importances = _fanova(figures, study)
-    except BenchError as err:
-        return _panel("importance", study.study_name, title, _note(f"not computable: {err}"))
+    except BenchError as err:  # withheld below MIN_TRIALS complete trials: the message says so in one line
+        why = str(err) if str(err).startswith("importance withheld") else f"not computable: {err}"
+        return _panel("importance", study.study_name, title, _note(why))
     # the importances were computed once above (also for the across-families heat map); plot them alone
     fig = plot_param_importances(study, evaluator=_precomputed(importances), params=list(importances))
     fig.update_layout(xaxis_title="share of the value's variance", xaxis_range=[0, 1], showlegend=False)
@@ -448,6 +449,8 @@ def _importance_heatmap(figures: _Figures, results: ResultSet, group: pd.DataFra
     """fANOVA importance of every hyperparameter, one row per task x family (Greff et al. 2017, Fig. 4)."""
     import plotly.graph_objects as go
 
+    from benchbench.analysis.importance import MIN_TRIALS
+
     title = "hyperparameter importance (fANOVA) per task and family"
     rows, skipped = {}, []
     for _, row in group.sort_values(["task", "model"]).iterrows():
@@ -457,7 +460,10 @@ def _importance_heatmap(figures: _Figures, results: ResultSet, group: pd.DataFra
         except BenchError:
             skipped.append(f"{row['task']} · {row['model']}")
     if not rows:
-        return _panel("fanova", budget, title, _note("no study has enough complete trials with varied hyperparameters"))
+        return _panel("fanova", budget, title, _note(
+            f"importance withheld: no study has {MIN_TRIALS} complete trials with varied hyperparameters, the fewest "
+            f"from which fANOVA's forest tells hyperparameters apart"
+        ))  # fmt: skip
     params = sorted({p for importances in rows.values() for p in importances})
     labels = list(rows)
     z = [[rows[label].get(p) for p in params] for label in labels]
@@ -471,7 +477,7 @@ def _importance_heatmap(figures: _Figures, results: ResultSet, group: pd.DataFra
     body = figures.html(fig, f"fig-fanova-{_slug(budget)}")
     body = body.replace(f"height:{_HEIGHT}px", f"height:{max(_HEIGHT, 40 + 22 * len(labels))}px", 1)
     if skipped:
-        body += _note(f"not computable (too few complete trials or nothing varied): {', '.join(skipped)}")
+        body += _note(f"withheld (fewer than {MIN_TRIALS} complete trials, or nothing varied): {', '.join(skipped)}")
     return _panel("fanova", budget, title, body)
 
 
