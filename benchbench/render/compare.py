@@ -69,7 +69,9 @@ def _reference_line(comparison: Comparison) -> str:
 
 
 def _detectable(value: Any) -> str:
-    return "too few seeds to say" if is_missing(value) else f"±{value:.2g}%"
+    if is_missing(value):
+        return "too few seeds to say"
+    return f"±{value:.0f}%" if value >= 10 else f"±{value:.2g}%"
 
 
 ACROSS_LEGEND = (
@@ -144,7 +146,7 @@ def _rich_against(comparison: Comparison, budget: str) -> list:
         for _, r in group.iterrows():
             pct = "—" if is_missing(r["diff_pct"]) else f"{r['diff_pct']:+.2g}%"
             t.add_row(
-                escape(r["model"]), signed(r["diff"]), pct, str(r["n_seeds"]), r["test"] or "—",
+                escape(r["model"]), signed(r["diff"]), pct, str(r["n_seeds"]), "—" if is_missing(r["test"]) else r["test"],
                 p_text(r["p_value"]), p_text(r["p_holm"]), _SHORT.get(r["verdict"], r["verdict"]),
             )  # fmt: skip
         out.append(t)
@@ -210,7 +212,7 @@ def _markdown(comparison: Comparison, view: str) -> str:
                 [
                     [r["task"], f"{metric_label(r['metric'], r['units'])} {arrow(r['direction'])}",
                      r["model"], fmt(r["reference_mean"], ".4g"), fmt(r["mean"], ".4g"), signed(r["diff"]),
-                     signed(r["diff_pct"], ".2g"), r["n_seeds"], r["n_paired"], r["test"] or "—", p_text(r["p_welch"]),
+                     signed(r["diff_pct"], ".2g"), r["n_seeds"], r["n_paired"], "—" if is_missing(r["test"]) else r["test"], p_text(r["p_welch"]),
                      p_text(r["p_paired"]), p_text(r["p_holm"]), r["verdict"], _detectable(r["detectable_pct"])]
                     for _, r in rows.iterrows()
                 ],
