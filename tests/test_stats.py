@@ -151,3 +151,20 @@ def test_holm_matches_statsmodels():
     for m in (1, 2, 5, 30):
         ps = list(rng.uniform(0, 0.2, m))
         assert holm(ps) == pytest.approx(list(multipletests(ps, method="holm")[1]), rel=1e-12)
+
+
+def test_seeds_auto_asks_for_enough_seeds_and_stops_at_the_target_or_the_cap():
+    from benchbench.stats import detectable
+    from benchbench.sweep.run import auto_seeds
+
+    three = [1.0, 1.2, 0.8]  # sd 0.2, mean 1: detectable 3.07 · 0.2 = 61% against itself with 3 seeds
+    assert detectable(0.2, 3) == pytest.approx(0.614, abs=1e-3)
+    wanted = auto_seeds(three, 0.05, 1000)
+    assert wanted == math.ceil(3 * (detectable(0.2, 3) / 0.05) ** 2)  # ≈ 1/√n scaling: 453 seeds
+    assert auto_seeds(three, 0.05, 20) == 20  # the cap
+    assert auto_seeds(three * 7, 0.05, 20) is None  # 21 seeds: at the cap, stop
+    assert auto_seeds([1.0, 1.001, 0.999], 0.05, 20) is None  # detectable 0.3%: already below 5%
+    assert auto_seeds([1.0], 0.05, 20) == 2  # no spread yet: two seeds first
+    # after the asked-for seeds, the same spread meets the target
+    n = auto_seeds([1.0, 1.02, 0.98], 0.05, 1000)
+    assert detectable(0.02, n) <= 0.05 < detectable(0.02, 3)
