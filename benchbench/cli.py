@@ -247,8 +247,16 @@ def run(
     pruner: Annotated[Pruner, typer.Option(help=f"Stops poor trials early. {_PRUNER_HELP}.")] = Pruner.median,
     top_k: Annotated[Optional[int], typer.Option(help="Best configurations retrained after the search (default: the budget's).")] = None,
     seeds: Annotated[
-        Optional[int], typer.Option(help="Fresh seeds each is retrained with (default: the budget's; 0 skips it).")
+        Optional[str],
+        typer.Option(
+            help="Fresh seeds each is retrained with (default: the budget's; 0 skips it); auto: the budget's, then more "
+            "for the best configuration until --target-detectable or --max-seeds is reached."
+        ),
     ] = None,
+    target_detectable: Annotated[
+        float, typer.Option(help="--seeds auto: the relative difference (0.05: 5%) its seeds should detect at 80% power.")
+    ] = 0.05,
+    max_seeds: Annotated[int, typer.Option(help="--seeds auto: at most this many seeds for the best configuration.")] = 20,
     seed: Annotated[int, typer.Option(help="Base seed of the sampler and of every trial.")] = 0,
     jobs: Annotated[
         int,
@@ -286,7 +294,8 @@ def run(
             SweepConfig(
                 task=t, model=m, budget=budget, trials=trials, max_epochs=max_epochs, timeout=timeout,
                 seed=seed, results=results, options=options, sampler=sampler.value, pruner=pruner.value,
-                top_k=top_k, seeds=seeds, storage=storage, jobs=jobs, threads=threads, precision=precision,
+                top_k=top_k, seeds=_seeds(seeds), storage=storage, jobs=jobs, threads=threads, precision=precision,
+                seeds_target=target_detectable if seeds == "auto" else None, max_seeds=max_seeds,
             )
             for t, m in cells
         ]  # fmt: skip
@@ -552,6 +561,16 @@ def dashboard(
         from benchbench.dashboard import serve
 
         serve(_store(results, storage), host=host, port=port)
+
+
+def _seeds(text: str | None) -> int | None:
+    """--seeds: a count, or `auto` (the budget's to start with)."""
+    if text is None or text == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise BenchError(f"--seeds takes a whole number or auto, got {text!r}") from None
 
 
 baseline_app = typer.Typer(

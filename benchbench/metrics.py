@@ -34,6 +34,7 @@ class Metric:
     stats: Callable[[Tensor, Tensor], Tensor]  # (pred, target) -> 1-D tensor of sums for one batch
     finalize: Callable[[Tensor], float]  # summed stats of a split -> the reported value
     label: str  # how tables name it, with units
+    positive: bool = False  # positive by nature (an error, a loss): seed intervals and checks work on log values
 
 
 METRICS: Registry[Metric] = Registry("metric")
@@ -80,8 +81,10 @@ def _rse(s: Tensor) -> float:
 
 
 def _corr_stats(pred: Tensor, target: Tensor) -> Tensor:
-    """Per-series sums over time for Pearson correlation; series are the last axis."""
-    p, y = pred.reshape(-1, pred.shape[-1]), target.reshape(-1, target.shape[-1])  # (N, D)
+    """Per-series sums over time for Pearson correlation; series are the last axis. Summed in float64:
+    the one-pass variance Σy² - (Σy)²/n cancels most of its digits on a series far from zero mean
+    (exchange rates near 1), where float32 sums shift the correlation in its fourth digit."""
+    p, y = pred.reshape(-1, pred.shape[-1]).double(), target.reshape(-1, target.shape[-1]).double()  # (N, D)
     n = torch.full_like(p[0], float(p.shape[0]))
     return torch.stack([p.sum(0), y.sum(0), (p * p).sum(0), (y * y).sum(0), (p * y).sum(0), n]).flatten()
 
@@ -94,7 +97,7 @@ def _corr(s: Tensor) -> float:
     var_p, var_y = spp - sp * sp / n, syy - sy * sy / n
     valid = var_y > 0
     # A constant prediction has no correlation with anything: its variance is only the rounding of
-    # float32 sums (far below 1e-6 of its mean square), and the ratio would be noise over noise.
+    # the sums (far below 1e-6 of its mean square), and the ratio would be noise over noise.
     if (var_p[valid] <= 1e-6 * spp[valid]).any():
         return float("nan")
     corr = cov[valid] / (var_p[valid] * var_y[valid]).clamp_min(1e-300).sqrt()
@@ -130,14 +133,14 @@ def _mean(s: Tensor) -> float:
     return float(s[0] / s[1])
 
 
-_add(Metric("mse", "minimize", _sse, _mean, "MSE"))
-_add(Metric("rmse", "minimize", _sse, lambda s: math.sqrt(_mean(s)), "RMSE"))
-_add(Metric("rse", "minimize", _rse_stats, _rse, "RSE"))
+_add(Metric("mse", "minimize", _sse, _mean, "MSE", positive=True))
+_add(Metric("rmse", "minimize", _sse, lambda s: math.sqrt(_mean(s)), "RMSE", positive=True))
+_add(Metric("rse", "minimize", _rse_stats, _rse, "RSE", positive=True))
 _add(Metric("corr", "maximize", _corr_stats, _corr, "CORR"))
-_add(Metric("perplexity", "minimize", _nll, lambda s: math.exp(_mean(s)), "perplexity"))
-_add(Metric("bpc", "minimize", _nll, lambda s: _mean(s) / math.log(2), "bits per character"))
+_add(Metric("perplexity", "minimize", _nll, lambda s: math.exp(_mean(s)), "perplexity", positive=True))
+_add(Metric("bpc", "minimize", _nll, lambda s: _mean(s) / math.log(2), "bits per character", positive=True))
 _add(Metric("accuracy", "maximize", _accuracy, lambda s: 100.0 * _mean(s), "accuracy %"))
-_add(Metric("bce", "minimize", _bce, _mean, "per-pixel BCE"))
+_add(Metric("bce", "minimize", _bce, _mean, "per-pixel BCE", positive=True))
 # Polyphonic music as the literature scores it (Boulanger-Lewandowski et al. 2012; Bai et al. 2018):
 # Σ over all predicted frames of a split of Σ over the 88 keys of -log p(key), / the number of frames.
-_add(Metric("frame-nll", "minimize", _frame_nll, _mean, "NLL (nats/frame)"))
+_add(Metric("frame-nll", "minimize", _frame_nll, _mean, "NLL (nats/frame)", positive=True))

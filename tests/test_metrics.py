@@ -54,3 +54,26 @@ def test_corr_ignores_constant_series():
     target = torch.tensor([[1.0, 2.0], [1.0, 3.0], [1.0, 5.0]])
     pred = torch.tensor([[0.0, 2.0], [1.0, 3.0], [2.0, 5.0]])
     assert _batched("corr", pred, target, [3]) == pytest.approx(1.0)
+
+
+def test_corr_sums_in_float64_on_a_series_far_from_zero_mean():
+    """Exchange-rate-like series (mean ~1, spread ~1%): the one-pass variance Σy² - (Σy)²/n keeps only
+    a few float32 digits there; summed in float64 the correlation matches numpy's to 1e-9."""
+    gen = torch.Generator().manual_seed(3)
+    n, d = 20_000, 3
+    walk = torch.cumsum(0.001 * torch.randn(n, d, generator=gen, dtype=torch.float64), 0)
+    target = (torch.tensor([1.0, 0.75, 1.3], dtype=torch.float64) + walk).float()  # float32, as a model sees it
+    pred = (target.double() + 0.002 * torch.randn(n, d, generator=gen, dtype=torch.float64)).float()
+    y, p = target.double().numpy(), pred.double().numpy()
+    exact = np.mean([np.corrcoef(p[:, j], y[:, j])[0, 1] for j in range(d)])
+    assert _batched("corr", pred, target, [4096] * 4 + [n - 4 * 4096]) == pytest.approx(exact, abs=1e-9)
+    # the same sums in float32 miss it by far more: what this test guards against
+    sums = torch.stack([pred.sum(0), target.sum(0), (pred * pred).sum(0), (target * target).sum(0),
+                        (pred * target).sum(0), torch.full((d,), float(n))]).flatten()  # fmt: skip
+    assert abs(METRICS.get("corr").finalize(sums) - exact) > 1e-5
+
+
+def test_positive_metrics_are_declared_once():
+    positive = {name for name in METRICS if METRICS.get(name).positive}
+    assert {"mse", "rmse", "rse", "perplexity", "bpc", "bce"} <= positive
+    assert not {"corr", "accuracy"} & positive  # a correlation can be negative; accuracy is bounded, not skewed

@@ -5,17 +5,26 @@ Two views of the leaderboard's family rows (analysis/leaderboard.py), each budge
 - across tasks, as benchmark papers compare classifiers over datasets (Demšar 2006; Benavoli et al.
   2016): each family's average rank over the tasks where every compared family has a result (ranked
   by the test mean of the selected configuration, in each task's own direction; ties share the
-  average rank), the Friedman test over those ranks, and pairwise post-hoc tests: Wilcoxon's
-  signed-rank test over tasks of the relative differences, Holm-corrected, and Nemenyi's test with
-  its critical difference (scikit-posthocs). A family without a result on a task most families ran
+  average rank), the omnibus test over those ranks: Iman and Davenport's F (which decides: Demšar
+  2006 recommends it over Friedman's χ², conservative with few tasks) with Friedman's χ² beside it,
+  then, only where the omnibus test rejects, Nemenyi's post-hoc test with its critical difference
+  (scikit-posthocs); and pairwise Wilcoxon signed-rank tests over tasks of the relative differences,
+  Holm-corrected over the pairs, exact (method="exact": every sign pattern, no scipy-version
+  dependent approximation) where no difference is zero or tied, the normal approximation
+  (method="approx") named as such otherwise. A family without a result on a task most families ran
   is left out (the test keeps its tasks); a task fewer than half of the families ran is left out.
-  With too few tasks for a test to reach p < 0.05 even when every task agrees, the test is not run
-  and one line says so.
+  With too few tasks for a test to reach p < 0.05 even when every task agrees (for Wilcoxon: after
+  Holm over the pairs), the test is not run and one line says so, with the tasks it would need.
 - against a reference family (Greff et al. 2017): per task, each family's difference from the
   reference in the task's units and in percent, a t-test over the evaluation seeds, Holm-corrected
   across every comparison of the budget, and a verdict. Evaluation seeds are the same for every
   family (seed + 10000 + i), so where both sides have two or more seeds in common the paired t-test
   (scipy.stats.ttest_rel) decides; elsewhere Welch's t-test does; the `test` column says which.
+  Beside each verdict, the smallest difference the seeds could have detected with 80% power
+  (`detectable`, two-sided t-test at ALPHA, from the observed spreads of both sides) and, per task,
+  from the reference's spread alone with as many seeds a side (`task_detectable_pct`): "no significant
+  difference" with a detectable difference of 30% says the seeds could not tell 20% apart, not
+  that the families are equal.
 
 Every view is a DataFrame of `Comparison`; rich tables, CSV, Markdown and JSON are renderings of them
 (render/compare.py).
@@ -35,7 +44,7 @@ from benchbench.analysis.frame import read
 from benchbench.analysis.leaderboard import MODEL, leaderboard
 from benchbench.errors import BenchError
 from benchbench.registry import parse_names
-from benchbench.stats import is_finite
+from benchbench.stats import holm, is_finite
 from benchbench.store.storage import StorageSpec
 
 __all__ = [
@@ -53,13 +62,16 @@ PAIR_COLUMNS = [
 ]  # fmt: skip
 TEST_COLUMNS = [
     "budget", "n_tasks", "n_families", "tasks", "families", "friedman_statistic", "friedman_p",
-    "critical_difference", "friedman_note", "wilcoxon_note",
+    "iman_davenport_statistic", "iman_davenport_p", "critical_difference", "friedman_note", "posthoc_note",
+    "wilcoxon_note",
 ]  # fmt: skip
 LEFT_OUT_COLUMNS = ["budget", "view", "kind", "name", "reason"]
 AGAINST_COLUMNS = [
     "budget", "task", "model", "reference", "metric", "direction", "units", "mean", "reference_mean", "diff",
     "diff_pct", "n_seeds", "reference_seeds", "n_paired", "p_welch", "p_paired", "test", "p_value", "p_holm", "verdict",
+    "detectable", "detectable_pct", "task_detectable_pct",
 ]  # fmt: skip
+POWER = 0.8  # the power at which `detectable` differences are stated
 
 BETTER, WORSE, SAME = "significantly better", "significantly worse", "no significant difference"
 TOO_FEW_SEEDS = "too few seeds"  # fewer than 2 on a side: no test
@@ -206,9 +218,32 @@ def _friedman_floor(n_tasks: int, k: int) -> float:
     return float(chi2.sf(n_tasks * (k - 1), k - 1))
 
 
-def _wilcoxon_floor(n_tasks: int) -> float:
-    """The smallest two-sided p of Wilcoxon's signed-rank test over `n_tasks` differences."""
-    return 2.0 / 2**n_tasks
+def _wilcoxon_floor(n_tasks: int, pairs: int = 1) -> float:
+    """The smallest two-sided p of Wilcoxon's exact signed-rank test over `n_tasks` differences (every
+    difference of one sign: 2 of the 2^n sign patterns), after Holm over `pairs` pairs (the smallest
+    of them is multiplied by `pairs`)."""
+    return min(1.0, pairs * 2.0 / 2**n_tasks)
+
+
+def _tasks_needed(pairs: int) -> int:
+    """The fewest tasks over which Wilcoxon's test can reach p < ALPHA after Holm over `pairs` pairs."""
+    n = 1
+    while _wilcoxon_floor(n, pairs) >= ALPHA:
+        n += 1
+    return n
+
+
+def iman_davenport(chi2: float, n_tasks: int, k: int) -> tuple[float, float]:
+    """Iman and Davenport's F = (N - 1) χ² / (N(k - 1) - χ²) from Friedman's χ² over N tasks x k
+    families, and its p from the F distribution with k - 1 and (k - 1)(N - 1) degrees of freedom
+    (Demšar 2006, section 3.2.2). Perfect agreement (χ² = N(k - 1)) is F = ∞, p = 0."""
+    from scipy.stats import f
+
+    denominator = n_tasks * (k - 1) - chi2
+    if denominator <= 0:
+        return math.inf, 0.0
+    statistic = (n_tasks - 1) * chi2 / denominator
+    return statistic, float(f.sf(statistic, k - 1, (k - 1) * (n_tasks - 1)))
 
 
 def _across(group: pd.DataFrame, budget: str) -> tuple[list, list, dict, list]:
@@ -234,9 +269,9 @@ def _across(group: pd.DataFrame, budget: str) -> tuple[list, list, dict, list]:
 
 
 def _friedman(block: pd.DataFrame, ranks: pd.DataFrame, test: dict[str, Any]) -> pd.DataFrame | None:
-    """The Friedman test over the tasks x families `block` (its ranks `ranks`), Nemenyi's post-hoc test
-    with its critical difference (Demšar 2006, section 3.2.2), or why not: fills `test`; returns the
-    Nemenyi p-values, or None."""
+    """The Friedman test over the tasks x families `block` (its ranks `ranks`) with Iman and Davenport's
+    F, and, only where F rejects at ALPHA, Nemenyi's post-hoc test with its critical difference
+    (Demšar 2006, section 3.2.2), or why not: fills `test`; returns the Nemenyi p-values, or None."""
     import numpy as np
     from scipy import stats
 
@@ -262,6 +297,14 @@ def _friedman(block: pd.DataFrame, ranks: pd.DataFrame, test: dict[str, Any]) ->
         else:
             result = stats.friedmanchisquare(*(block[f].to_numpy() for f in families))
             test.update(friedman_statistic=float(result.statistic), friedman_p=float(result.pvalue))
+        f_statistic, f_p = iman_davenport(test["friedman_statistic"], n, k)
+        test.update(iman_davenport_statistic=f_statistic, iman_davenport_p=f_p)
+        if f_p >= ALPHA:  # Demšar 2006: a post-hoc test only once the omnibus test rejects
+            test["posthoc_note"] = (
+                f"no post-hoc test: Iman–Davenport p={f_p:.2g} ≥ {ALPHA}, so the {k} families' ranks over these "
+                f"{n} tasks do not differ beyond chance, and Nemenyi's pairs and critical difference would be noise"
+            )
+            return None
         nemenyi = _nemenyi(block)
         q = float(stats.studentized_range.ppf(1 - ALPHA, k, np.inf)) / math.sqrt(2)
         test["critical_difference"] = q * math.sqrt(k * (k + 1) / (6 * n))
@@ -272,12 +315,14 @@ def _pairs(block: pd.DataFrame, average: pd.Series, test: dict[str, Any], nemeny
     """Every pair of families, better-ranked first: wins, ties and losses over the tasks, Wilcoxon's
     signed-rank test (Holm-corrected) where the number of tasks allows it, Nemenyi's p and whether the
     ranks differ by more than the critical difference; fills `test`'s note on Wilcoxon."""
-    n = block.shape[0]
-    wilcoxon_ok = _wilcoxon_floor(n) < ALPHA
+    n, k = block.shape
+    pairs = k * (k - 1) // 2
+    wilcoxon_ok = _wilcoxon_floor(n, pairs) < ALPHA
     if not wilcoxon_ok and n >= MIN_TASKS:
         test["wilcoxon_note"] = (
-            f"too few tasks ({n}) for the pairwise Wilcoxon test: its smallest p over {n} tasks is "
-            f"{_wilcoxon_floor(n):.2g}; it needs 6 or more"
+            f"pairwise Wilcoxon withheld: over {n} tasks its smallest p is {_wilcoxon_floor(n):.2g}, and Holm over the "
+            f"{pairs} pair{'s' if pairs > 1 else ''} makes it at least {_wilcoxon_floor(n, pairs):.2g} ≥ {ALPHA} even when "
+            f"every task agrees; it needs {_tasks_needed(pairs)} or more tasks"
         )
     pair_rows = []
     order = list(average.index)
@@ -297,7 +342,7 @@ def _pairs(block: pd.DataFrame, average: pd.Series, test: dict[str, Any], nemeny
             if test["critical_difference"] is not None:
                 row["beyond_cd"] = bool(row["rank_diff"] > test["critical_difference"])
             pair_rows.append(row)
-    for row, p in zip(pair_rows, _holm([r["p_wilcoxon"] for r in pair_rows])):
+    for row, p in zip(pair_rows, holm([r["p_wilcoxon"] for r in pair_rows])):
         row["p_wilcoxon_holm"] = p
         if p is None:
             row["verdict"] = TOO_FEW_TASKS
@@ -331,30 +376,23 @@ def _median(values: list[float]) -> float:
 
 
 def _wilcoxon(diffs: list[float]) -> float:
-    """Two-sided p of Wilcoxon's signed-rank test; zero differences are split between the signs
-    (Demšar 2006), and no difference at all is p = 1."""
+    """Two-sided p of Wilcoxon's signed-rank test, its method fixed so that the p does not depend on
+    the installed scipy (whose "auto" changed between versions): exact (every one of the 2^n sign
+    patterns) where no difference is zero and no two have the same size; otherwise the normal
+    approximation (method="approx"), zero differences split between the signs (Demšar 2006). No
+    difference at all is p = 1."""
     import warnings
 
     from scipy import stats
 
     if all(d == 0 for d in diffs):
         return 1.0
-    with warnings.catch_warnings():  # scipy warns that zeros or ties force the normal approximation
+    sizes = [abs(d) for d in diffs]
+    if 0.0 not in sizes and len(set(sizes)) == len(sizes):
+        return float(stats.wilcoxon(diffs, method="exact").pvalue)
+    with warnings.catch_warnings():  # scipy notes that zeros or ties need the approximation
         warnings.simplefilter("ignore", UserWarning)
-        return float(stats.wilcoxon(diffs, zero_method="zsplit").pvalue)
-
-
-def _holm(p_values: list[float | None]) -> list[float | None]:
-    """Holm's step-down correction of the p-values that exist (statsmodels); None stays None."""
-    from statsmodels.stats.multitest import multipletests
-
-    present = [i for i, p in enumerate(p_values) if p is not None]
-    out: list[float | None] = [None] * len(p_values)
-    if present:
-        corrected = multipletests([p_values[i] for i in present], alpha=ALPHA, method="holm")[1]
-        for i, p in zip(present, corrected):
-            out[i] = float(p)
-    return out
+        return float(stats.wilcoxon(diffs, zero_method="zsplit", method="approx").pvalue)
 
 
 # --- against a reference ---------------------------------------------------------------------------
@@ -364,7 +402,10 @@ def _against(
     group: pd.DataFrame, budget: str, reference: str, seeds: dict[tuple[str, str, str], dict[int, float]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every family's difference from `reference` on each task of one budget, tested over seeds."""
-    from benchbench.stats import paired, welch
+    from benchbench.stats import detectable, paired, summarize, welch
+
+    def spread(values: dict[int, float]) -> float | None:
+        return summarize(list(values.values())).std if len(values) >= 2 else None
 
     rows, left = [], []
     for task, rows_of_task in group.groupby("task", sort=True):
@@ -376,6 +417,10 @@ def _against(
             continue
         ref = by_model[reference]
         ref_seeds = seeds.get((task, budget, reference), {})
+        ref_sd = spread(ref_seeds)
+        scale = abs(float(ref["test_mean"]))
+        own_task = detectable(ref_sd, len(ref_seeds), alpha=ALPHA, power=POWER) if ref_sd is not None else None
+        task_pct = own_task / scale * 100 if own_task is not None and scale else None
         for model in sorted(by_model):
             if model == reference:
                 continue
@@ -385,6 +430,8 @@ def _against(
             p_welch = welch(list(own.values()), list(ref_seeds.values()))
             p_paired = paired([own[s] for s in shared], [ref_seeds[s] for s in shared])
             diff = float(row["test_mean"]) - float(ref["test_mean"])
+            own_sd = spread(own)
+            mdd = detectable(own_sd, len(own), ref_sd, len(ref_seeds), alpha=ALPHA, power=POWER) if own_sd is not None and ref_sd is not None else None
             rows.append({
                 "budget": budget, "task": task, "model": model, "reference": reference, "metric": row["metric"],
                 "direction": row["direction"], "units": row["units"], "mean": float(row["test_mean"]),
@@ -394,8 +441,10 @@ def _against(
                 "p_welch": p_welch, "p_paired": p_paired,
                 "test": PAIRED if p_paired is not None else WELCH if p_welch is not None else None,
                 "p_value": p_paired if p_paired is not None else p_welch, "p_holm": None, "verdict": TOO_FEW_SEEDS,
+                "detectable": mdd, "detectable_pct": mdd / scale * 100 if mdd is not None and scale else None,
+                "task_detectable_pct": task_pct,
             })  # fmt: skip
-    for row, p in zip(rows, _holm([r["p_value"] for r in rows])):
+    for row, p in zip(rows, holm([r["p_value"] for r in rows])):
         row["p_holm"] = p
         if p is not None:
             better = row["diff"] < 0 if row["direction"] == "minimize" else row["diff"] > 0

@@ -7,7 +7,9 @@ with its eval study `<search study>/eval` (docs/results.md):
   validation value, in the metric's direction);
 - `test_mean`, `test_std`, `test_ci_low`, `test_ci_high`, `n_seeds` summarise the test values of the
   eval trials that retrained that configuration with fresh seeds (`frame.seed_trials`); without any,
-  the best search trial alone (n_seeds 1, no spread);
+  the best search trial alone (n_seeds 1, no spread). For a metric positive by nature (metrics.py)
+  the 95% interval is computed on the log values and transformed back (`test_ci_scale` log), so it
+  stays inside (0, ∞); fewer than two seeds give no interval;
 - families are ranked within a task and budget by `test_mean` in the metric's direction (by `val`
   where there is no test value), and each is compared with the best by Welch's t-test over seeds;
 - every family is held against the task's best naive baseline (`beats_naive`).
@@ -33,7 +35,7 @@ from benchbench.store.trials import best_trial, counted_trials
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
-__all__ = ["BASELINE", "COLUMNS", "MODEL", "SIGNIFICANCE", "beats_naive", "collect", "leaderboard"]
+__all__ = ["BASELINE", "COLUMNS", "MODEL", "SIGNIFICANCE", "beats_naive", "collect", "leaderboard", "positive"]
 
 SIGNIFICANCE = 0.05  # p below this: significantly different from the best family
 
@@ -41,8 +43,8 @@ SIGNIFICANCE = 0.05  # p below this: significantly different from the best famil
 # "Leaderboard JSON", says what each means).
 COLUMNS = [
     "task", "budget", "kind", "rank", "model", "metric", "direction", "units",
-    "val", "test", "test_mean", "test_std", "test_ci_low", "test_ci_high", "n_seeds", "p_value", "same_as_best",
-    "test_extra", "params", "trials", "complete", "pruned", "failed", "wall_time", "best_trial", "hyperparams",
+    "val", "test", "test_mean", "test_std", "test_ci_low", "test_ci_high", "test_ci_scale", "n_seeds", "p_value",
+    "same_as_best", "test_extra", "params", "trials", "complete", "pruned", "failed", "wall_time", "best_trial", "hyperparams",
     "baseline", "baseline_label", "beats_baseline", "tolerance",
 ]  # fmt: skip
 MODEL, BASELINE = "model", "baseline"  # row kinds: a family's result, a naive baseline's
@@ -56,6 +58,14 @@ def beats_naive(mean: Any, ci_low: Any, ci_high: Any, naive: float, direction: s
     bound = ci_high if minimize else ci_low
     bound = mean if is_missing(bound) else bound
     return bool(bound < naive if minimize else bound > naive)
+
+
+def positive(metric: Any) -> bool:
+    """Whether a metric (by name) is positive by nature, as metrics.py declares it; False for a name it
+    does not know (a metric of a newer version, say)."""
+    from benchbench.metrics import METRICS
+
+    return isinstance(metric, str) and metric in METRICS and METRICS.get(metric).positive
 
 
 def _seconds(trials: Iterable[FrozenTrial]) -> float:
@@ -94,7 +104,7 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
         "baseline": None, "baseline_label": "", "beats_baseline": None,
         "tolerance": attrs.get("tolerance"),
         "val": None, "test": None, "test_mean": None, "test_std": None, "test_ci_low": None, "test_ci_high": None,
-        "n_seeds": 0, "test_extra": {}, "params": None, "best_trial": None, "hyperparams": {}, "_tests": [],
+        "test_ci_scale": None, "n_seeds": 0, "test_extra": {}, "params": None, "best_trial": None, "hyperparams": {}, "_tests": [],
     }  # fmt: skip
     best = best_trial(counted, attrs.get("direction"))
     if best is None:
@@ -114,8 +124,9 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
         _tests=[t.user_attrs["test"] for t in seeds],
     )
     if seeds:
-        s = summarize(row["_tests"])
+        s = summarize(row["_tests"], positive=positive(row["metric"]))
         row.update(test_mean=s.mean, test_std=s.std, test_ci_low=s.ci_low, test_ci_high=s.ci_high)
+        row["test_ci_scale"] = s.scale if s.ci_low is not None else None
     return row
 
 
@@ -136,7 +147,8 @@ def _baseline_rows(attrs: dict[str, Any], trials: list[FrozenTrial]) -> list[dic
             "units": attrs.get("units", ""), "trials": 0, "complete": 0, "pruned": 0, "failed": 0,
             "wall_time": t.user_attrs.get("wall_time", 0.0), "baseline": None, "baseline_label": "",
             "beats_baseline": None, "tolerance": attrs.get("tolerance"), "val": t.value, "test": test,
-            "test_mean": test, "test_std": None, "test_ci_low": None, "test_ci_high": None, "n_seeds": 0,
+            "test_mean": test, "test_std": None, "test_ci_low": None, "test_ci_high": None, "test_ci_scale": None,
+            "n_seeds": 0,
             "test_extra": {m: t.user_attrs.get(f"test_{m}") for m in attrs.get("extra_metrics", [])},
             "params": 0, "best_trial": t.number, "hyperparams": dict(t.user_attrs.get("options", {})), "_tests": [],
         })  # fmt: skip

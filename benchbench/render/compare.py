@@ -10,6 +10,7 @@ import pandas as pd
 
 from benchbench.analysis.compare import (
     ALPHA,
+    POWER,
     BETTER,
     MIN_TASKS,
     SAME,
@@ -34,27 +35,50 @@ FORMATS = ("table", "csv", "markdown", "json")
 
 
 def friedman_line(test: pd.Series | dict) -> str:
-    """One line: the Friedman test's result and the critical difference, or why it was not run."""
+    """One line: the omnibus tests' results and the critical difference, or why there is no post-hoc
+    test, or why no test was run."""
     if not is_missing(test["friedman_p"]):
-        return (
-            f"Friedman χ²={test['friedman_statistic']:.3g}, p={p_text(test['friedman_p'])} over {test['n_tasks']} tasks × "
-            f"{test['n_families']} families; Nemenyi critical difference {test['critical_difference']:.3g} (α={ALPHA})"
+        line = (
+            f"Iman–Davenport F={test['iman_davenport_statistic']:.3g}, p={p_text(test['iman_davenport_p'])} (decides); "
+            f"Friedman χ²={test['friedman_statistic']:.3g}, p={p_text(test['friedman_p'])}; over {test['n_tasks']} tasks × "
+            f"{test['n_families']} families"
         )
+        if not is_missing(test["critical_difference"]):
+            return line + f"; Nemenyi critical difference {test['critical_difference']:.3g} (α={ALPHA})"
+        return line + f"; {test['posthoc_note']}"
     return str(test["friedman_note"])
+
+
+def _shown(test: pd.Series, pairs: pd.DataFrame) -> bool:
+    """Whether the pairwise table has any test to show: Nemenyi's (after the omnibus test rejected)
+    or Wilcoxon's (where the tasks can reach significance after Holm)."""
+    if test["n_tasks"] < MIN_TASKS or pairs.empty:
+        return False
+    return bool(pairs["p_nemenyi"].notna().any() or pairs["p_wilcoxon"].notna().any())
 
 
 def _reference_line(comparison: Comparison) -> str:
     return (
         f"difference from {comparison.reference} in the task's units and in % of {comparison.reference}'s test mean; "
         f"p from the paired t-test over the evaluation seeds both sides share, else Welch's t-test; "
-        f"Holm-corrected across the budget's {len(comparison.against)} comparisons; significant: Holm p < {ALPHA}"
+        f"Holm-corrected across the budget's {len(comparison.against)} comparisons; significant: Holm p < {ALPHA}; "
+        f"detectable: the smallest difference, in % of {comparison.reference}'s mean, that a two-sided t-test at "
+        f"{ALPHA} finds with {POWER:.0%} power given the seeds' observed spread (per task: {comparison.reference}'s "
+        f"spread, as many seeds a side); a difference below it going unnoticed is no evidence of equality"
     )
+
+
+def _detectable(value: Any) -> str:
+    if is_missing(value):
+        return "too few seeds to say"
+    return f"±{value:.0f}%" if value >= 10 else f"±{value:.2g}%"
 
 
 ACROSS_LEGEND = (
     "avg rank: mean over the tasks of each family's rank by test mean (1 = best, ties share); "
-    "Wilcoxon: signed-rank test over tasks of the relative differences, Holm-corrected; "
-    "Nemenyi: post-hoc test after Friedman, beyond CD when the ranks differ by more than the critical difference"
+    "Wilcoxon: signed-rank test over tasks of the relative differences (exact where no ties), Holm-corrected over the pairs; "
+    "Nemenyi: post-hoc test, run only after the Iman–Davenport test rejects, beyond CD when the ranks differ by "
+    "more than the critical difference"
 )
 
 
@@ -89,7 +113,7 @@ def _rich_across(comparison: Comparison, budget: str, test: pd.Series) -> list:
         t.add_row(escape(r["model"]), f"{r['avg_rank']:.2f}", escape(each))
     out += [t, escape(friedman_line(test))]  # a line of its own: as wide as the terminal
     pairs = comparison.pairwise[comparison.pairwise["budget"] == budget]
-    if test["n_tasks"] >= MIN_TASKS and not pairs.empty:  # below, the one line above says it all
+    if _shown(test, pairs):  # otherwise the lines above and below say it all
         t = _table(f"pairwise · budget {budget}", ["model", "vs"],
                   ["Δ rank", "w/t/l", "Wilcoxon\nHolm p", "Nemenyi\np"], "verdict")  # fmt: skip
         for _, r in pairs.iterrows():
@@ -101,7 +125,7 @@ def _rich_across(comparison: Comparison, budget: str, test: pd.Series) -> list:
             )  # fmt: skip
         t.caption, t.caption_justify = escape(ACROSS_LEGEND + "; verdict: Wilcoxon after Holm"), "left"
         out.append(t)
-        out += [escape(test["wilcoxon_note"])] if not is_missing(test["wilcoxon_note"]) else []
+    out += [escape(test["wilcoxon_note"])] if not is_missing(test["wilcoxon_note"]) else []
     return out
 
 
@@ -115,13 +139,14 @@ def _rich_against(comparison: Comparison, budget: str) -> list:
         label = metric_label(first["metric"], first["units"])
         title = (
             f"{task} · budget {budget} · {label}, {better(first['direction'])} is better · against {comparison.reference}: "
-            f"{fmt(first['reference_mean'], '.4g')} over {first['reference_seeds']} seeds"
+            f"{fmt(first['reference_mean'], '.4g')} over {first['reference_seeds']} seeds; detectable at "
+            f"{POWER:.0%} power: {_detectable(first['task_detectable_pct'])}"
         )
         t = _table(title, ["model"], ["Δ", "Δ %", "seeds", "test", "p", "Holm\np"], "verdict")
         for _, r in group.iterrows():
             pct = "—" if is_missing(r["diff_pct"]) else f"{r['diff_pct']:+.2g}%"
             t.add_row(
-                escape(r["model"]), signed(r["diff"]), pct, str(r["n_seeds"]), r["test"] or "—",
+                escape(r["model"]), signed(r["diff"]), pct, str(r["n_seeds"]), "—" if is_missing(r["test"]) else r["test"],
                 p_text(r["p_value"]), p_text(r["p_holm"]), _SHORT.get(r["verdict"], r["verdict"]),
             )  # fmt: skip
         out.append(t)
@@ -165,7 +190,7 @@ def _markdown(comparison: Comparison, view: str) -> str:
             )  # fmt: skip
             lines += ["", friedman_line(test) + ".", ""]
             pairs = comparison.pairwise[comparison.pairwise["budget"] == budget]
-            if test["n_tasks"] >= MIN_TASKS and not pairs.empty:
+            if _shown(test, pairs):
                 lines += table(
                     ["model", "vs", "Δ rank", "beyond CD", "w/t/l", "Wilcoxon p", "Wilcoxon Holm p", "Nemenyi p", "verdict"],
                     [
@@ -175,19 +200,20 @@ def _markdown(comparison: Comparison, view: str) -> str:
                         for _, r in pairs.iterrows()
                     ],
                 )  # fmt: skip
-                notes = [ACROSS_LEGEND] + ([test["wilcoxon_note"]] if not is_missing(test["wilcoxon_note"]) else [])
-                lines += ["", *(n + "." for n in notes), ""]
+                lines += ["", ACROSS_LEGEND + ".", ""]
+            if not is_missing(test["wilcoxon_note"]):
+                lines += [test["wilcoxon_note"] + ".", ""]
         else:
             rows = comparison.against[comparison.against["budget"] == budget]
             lines += [f"### Against {comparison.reference} · budget {budget}", ""]
             lines += table(
                 ["task", "metric", "model", f"{comparison.reference}", "mean", "Δ", "Δ %", "seeds", "paired", "test",
-                 "p Welch", "p paired", "Holm p", "verdict"],
+                 "p Welch", "p paired", "Holm p", "verdict", f"detectable ({POWER:.0%} power)"],
                 [
                     [r["task"], f"{metric_label(r['metric'], r['units'])} {arrow(r['direction'])}",
                      r["model"], fmt(r["reference_mean"], ".4g"), fmt(r["mean"], ".4g"), signed(r["diff"]),
-                     signed(r["diff_pct"], ".2g"), r["n_seeds"], r["n_paired"], r["test"] or "—", p_text(r["p_welch"]),
-                     p_text(r["p_paired"]), p_text(r["p_holm"]), r["verdict"]]
+                     signed(r["diff_pct"], ".2g"), r["n_seeds"], r["n_paired"], "—" if is_missing(r["test"]) else r["test"], p_text(r["p_welch"]),
+                     p_text(r["p_paired"]), p_text(r["p_holm"]), r["verdict"], _detectable(r["detectable_pct"])]
                     for _, r in rows.iterrows()
                 ],
             )  # fmt: skip

@@ -41,8 +41,13 @@ def _test(row: pd.Series) -> str:
 
 
 def _ci(row: pd.Series) -> str:
+    """`[low, high]` (log-scale intervals of a positive metric are asymmetric about the mean); `1 seed`
+    where a family has too few seeds for any interval."""
     low, high = row["test_ci_low"], row["test_ci_high"]
-    return "—" if is_missing(low) else f"[{fmt(low)}, {fmt(high)}]"
+    if is_missing(low):
+        lone = row["kind"] != BASELINE and not is_missing(row["n_seeds"]) and 0 < row["n_seeds"] < 2
+        return "1 seed" if lone else "—"
+    return f"[{fmt(low)}, {fmt(high)}]"
 
 
 def _first(row: pd.Series) -> bool:
@@ -79,7 +84,9 @@ def _is_baseline(row: pd.Series) -> bool:
 
 
 LEGEND = (
-    "test: mean ± sd of the best configuration over its seeds, with the 95% t interval of the mean; "
+    "test: mean ± sd of the best configuration over its seeds, with the 95% t interval of the mean "
+    "(for a positive metric such as MSE or perplexity, of the geometric mean: computed on log values, "
+    "transformed back; `1 seed`: too few for an interval); "
     f"≈: not significantly different from the best (Welch's t-test, p ≥ {SIGNIFICANCE}); "
     "vs naive: better than the best naive baseline by that much, ✗ where the 95% interval does not clear it; "
     "naive rows are fitted on train and scored by the same metric code"

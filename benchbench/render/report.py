@@ -192,8 +192,9 @@ def _comparison(figures: _Figures, group: pd.DataFrame, key: str) -> str:
             x=models, y=y, mode="markers", marker={"size": 11},
             error_y={
                 "type": "data", "symmetric": False, "thickness": 2, "width": 8,
-                "array": [None if points[m][2] is None else points[m][2] - points[m][0] for m in models],
-                "arrayminus": [None if points[m][1] is None else points[m][0] - points[m][1] for m in models],
+                # a log-scale interval is asymmetric and may sit beside a skewed mean: clip, never a negative bar
+                "array": [None if points[m][2] is None else max(points[m][2] - points[m][0], 0.0) for m in models],
+                "arrayminus": [None if points[m][1] is None else max(points[m][0] - points[m][1], 0.0) for m in models],
             },
             customdata=[[points[m][3]] for m in models],
             hovertemplate="%{x}: %{y:.4g} (%{customdata[0]} seed(s))<extra></extra>",
@@ -216,10 +217,13 @@ def _comparison(figures: _Figures, group: pd.DataFrame, key: str) -> str:
     notes = [f"{m}: {points[m][3]} seeds" for m in models if points[m][1] is not None]
     body = figures.html(fig, f"fig-comparison-{key}")
     if notes:
-        body += _note("error bars over the final evaluation's seeds of the best configuration · " + ", ".join(notes))
+        body += _note(
+            "error bars over the final evaluation's seeds of the best configuration (for a positive metric "
+            "the interval of the geometric mean, computed on log values) · " + ", ".join(notes)
+        )
     if lone:
         body += _note(
-            f"no interval for {', '.join(lone)}: one test value (the best trial's), no evaluation over seeds yet"
+            f"no interval for {', '.join(lone)}: one test value (too few seeds for an interval), no evaluation over seeds yet"
         )
     return _panel("comparison", key, title, body)
 
@@ -311,8 +315,9 @@ def _importance(figures: _Figures, study: optuna.Study) -> str:
     title = "hyperparameter importance (fANOVA)"
     try:
         importances = _fanova(figures, study)
-    except BenchError as err:
-        return _panel("importance", study.study_name, title, _note(f"not computable: {err}"))
+    except BenchError as err:  # withheld below MIN_TRIALS complete trials: the message says so in one line
+        why = str(err) if str(err).startswith("importance withheld") else f"not computable: {err}"
+        return _panel("importance", study.study_name, title, _note(why))
     # the importances were computed once above (also for the across-families heat map); plot them alone
     fig = plot_param_importances(study, evaluator=_precomputed(importances), params=list(importances))
     fig.update_layout(xaxis_title="share of the value's variance", xaxis_range=[0, 1], showlegend=False)
@@ -445,6 +450,8 @@ def _importance_heatmap(figures: _Figures, results: ResultSet, group: pd.DataFra
     """fANOVA importance of every hyperparameter, one row per task x family (Greff et al. 2017, Fig. 4)."""
     import plotly.graph_objects as go
 
+    from benchbench.analysis.importance import MIN_TRIALS
+
     title = "hyperparameter importance (fANOVA) per task and family"
     rows, skipped = {}, []
     for _, row in group.sort_values(["task", "model"]).iterrows():
@@ -454,7 +461,10 @@ def _importance_heatmap(figures: _Figures, results: ResultSet, group: pd.DataFra
         except BenchError:
             skipped.append(f"{row['task']} · {row['model']}")
     if not rows:
-        return _panel("fanova", budget, title, _note("no study has enough complete trials with varied hyperparameters"))
+        return _panel("fanova", budget, title, _note(
+            f"importance withheld: no study has {MIN_TRIALS} complete trials with varied hyperparameters, the fewest "
+            f"from which fANOVA's forest tells hyperparameters apart"
+        ))  # fmt: skip
     params = sorted({p for importances in rows.values() for p in importances})
     labels = list(rows)
     z = [[rows[label].get(p) for p in params] for label in labels]
@@ -468,7 +478,7 @@ def _importance_heatmap(figures: _Figures, results: ResultSet, group: pd.DataFra
     body = figures.html(fig, f"fig-fanova-{_slug(budget)}")
     body = body.replace(f"height:{_HEIGHT}px", f"height:{max(_HEIGHT, 40 + 22 * len(labels))}px", 1)
     if skipped:
-        body += _note(f"not computable (too few complete trials or nothing varied): {', '.join(skipped)}")
+        body += _note(f"withheld (fewer than {MIN_TRIALS} complete trials, or nothing varied): {', '.join(skipped)}")
     return _panel("fanova", budget, title, body)
 
 

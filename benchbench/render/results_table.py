@@ -61,10 +61,13 @@ def results_table(cells: Sequence[Cell]) -> str:
             f"{seconds / 60:.1f} min" if seconds else "—",
         ]  # fmt: skip
         lines.append("| " + " | ".join(text.replace("|", "\\|") for text in row) + " |")
+    # a version 1 file's intervals are plain t intervals; version 2 says per cell how each was computed
+    logged = any(c.ci_scale == "log" for c in cells)
+    scale = "; for a positive metric (MSE, RMSE, RSE, perplexity, bpc) computed on log values and transformed back" if logged else ""
     lines += [
         "",
         "Test figures: mean over the evaluation seeds of the configuration the search chose on validation, "
-        "[95% t interval]; ✗: the interval does not clear the best naive baseline. Naive baselines are fitted "
+        f"[95% t interval{scale}]; ✗: the interval does not clear the best naive baseline. Naive baselines are fitted "
         "on the training split and scored by the same metric code. Time: search and evaluation of the "
         "families shown, summed over their trials.",
     ]

@@ -43,6 +43,8 @@ class SweepConfig:
     jobs: int = 1  # worker processes on this machine; 0 only plans the study for `bench worker`s
     threads: int = 1  # torch intra-op threads per worker process; 0: torch's choice split over jobs (cores / jobs)
     precision: str = "32-true"  # Lightning's precision plugin for every trial (device.PRECISIONS)
+    seeds_target: float | None = None  # --seeds auto: retrain the best until its detectable difference is at most this (relative)
+    max_seeds: int = 20  # --seeds auto: the cap on the best configuration's seeds
 
     @functools.cached_property
     def store(self) -> StorageSpec:
@@ -86,6 +88,10 @@ def validate(config: SweepConfig) -> Task:
         raise BenchError(f"--seed must be between 0 and {MAX_SEED} (trial seeds count up from it; numpy takes seeds below 2**32), got {config.seed}")
     if config.trials is not None and config.trials > MAX_SEED:
         raise BenchError(f"--trials must be at most {MAX_SEED} (each trial's seed counts up from --seed), got {config.trials}")
+    if config.seeds_target is not None and not (0 < config.seeds_target < 1):
+        raise BenchError(f"--target-detectable must be a fraction between 0 and 1 (0.05: 5%), got {config.seeds_target}")
+    if config.seeds_target is not None and not (2 <= config.max_seeds <= MAX_SEEDS):
+        raise BenchError(f"--max-seeds must be between 2 and {MAX_SEEDS}, got {config.max_seeds}")
     if config.seeds is not None and config.seeds > MAX_SEEDS:
         raise BenchError(f"--seeds must be at most {MAX_SEEDS} (each seed of each retrained configuration is queued at once), got {config.seeds}")
     cores = os.cpu_count() or 1

@@ -20,6 +20,7 @@ attributes.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from contextlib import nullcontext
 
@@ -40,7 +41,7 @@ from benchbench.sweep.studies import (
 )
 from benchbench.sweep.workers import run_workers, work_on
 
-__all__ = ["run_matrix", "run_sweep", "run_worker", "train_fixed"]
+__all__ = ["auto_seeds", "run_matrix", "run_sweep", "run_worker", "train_fixed"]
 
 
 def run_sweep(config: SweepConfig, *, progress: Progress | None = None, show_progress: bool = False) -> dict[str, str]:
@@ -67,7 +68,60 @@ def run_sweep(config: SweepConfig, *, progress: Progress | None = None, show_pro
                 progress.study(evaluation.study_name, eval_planned, finished_trials(evaluation), shown_epochs)
             run_workers(config.store, evaluation.study_name, config.jobs, threads=config.threads, timeout=None, progress=progress)
             names["eval"] = evaluation.study_name
+            if config.seeds_target is not None:
+                _more_seeds(config, search, progress)
     return names
+
+
+def auto_seeds(values: list[float], target: float, cap: int) -> int | None:
+    """How many seeds the best configuration should have for `--seeds auto`, or None when it has
+    enough: its detectable difference (a two-sided t-test at 5% with 80% power against a rerun of
+    itself with as many seeds, stats.detectable, relative to the mean) is at most `target`, or it
+    holds `cap` seeds. The difference shrinks about as 1/√n, so n · (detectable / target)² seeds are
+    asked for at once (at least one more, at most `cap`)."""
+    from benchbench.stats import detectable, summarize
+
+    n = len(values)
+    if n >= cap:
+        return None
+    if n < 2:
+        return min(cap, 2)
+    s = summarize(values)
+    if s.mean == 0:
+        return None
+    relative = detectable(s.std, n) / abs(s.mean)
+    if relative <= target:
+        return None
+    return min(cap, max(n + 1, math.ceil(n * (relative / target) ** 2)))
+
+
+def _best_values(evaluation) -> list[float]:
+    """The test values of the evaluation's complete trials of its best configuration (`ranking`'s first)."""
+    from optuna.trial import TrialState
+
+    from benchbench.stats import is_finite
+
+    best = (evaluation.user_attrs.get("ranking") or [None])[0]
+    return [
+        float(t.user_attrs["test"])
+        for t in evaluation.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if t.user_attrs.get("rank") == 1 and t.user_attrs.get("source_trial") == best and is_finite(t.user_attrs.get("test"))
+    ]
+
+
+def _more_seeds(config: SweepConfig, search, progress: Progress | None) -> None:
+    """`--seeds auto`: retrain the search's best configuration with more seeds until auto_seeds is
+    satisfied (each round queues the seeds it asks for and runs them)."""
+    assert config.seeds_target is not None
+    while True:
+        evaluation, _ = plan_evaluation(config.store, search)
+        wanted = auto_seeds(_best_values(evaluation), config.seeds_target, config.max_seeds)
+        if wanted is None:
+            return
+        evaluation, planned = plan_evaluation(config.store, search, seeds=wanted)
+        if progress is not None:
+            progress.study(evaluation.study_name, planned, finished_trials(evaluation), None)
+        run_workers(config.store, evaluation.study_name, config.jobs, threads=config.threads, timeout=None, progress=progress)
 
 
 def _has_complete(study) -> bool:

@@ -250,10 +250,11 @@ def plan_search(task: Task, config: SweepConfig) -> tuple[optuna.Study, int, int
     return study, planned, max_epochs
 
 
-def plan_evaluation(store: StorageSpec, search: optuna.Study) -> tuple[optuna.Study, int]:
+def plan_evaluation(store: StorageSpec, search: optuna.Study, *, seeds: int | None = None) -> tuple[optuna.Study, int]:
     """Queue the final evaluation: the best `top_k` distinct configurations of the search, each with
-    `eval_seeds` fresh seeds; only (configuration, seed) pairs not yet queued, running or done are
-    added. Returns (the eval study, trials it plans)."""
+    `eval_seeds` fresh seeds (with `seeds`, that many for the best configuration alone: `--seeds
+    auto` adding seeds); only (configuration, seed) pairs not yet queued, running or done are added.
+    Returns (the eval study, trials it plans)."""
     import optuna
     from optuna.trial import TrialState
 
@@ -277,7 +278,7 @@ def plan_evaluation(store: StorageSpec, search: optuna.Study) -> tuple[optuna.St
             for t in counted_trials(study.get_trials(deepcopy=False))
         }
         for rank, source in enumerate(chosen, start=1):
-            for i in range(n):
+            for i in range(max(n, seeds) if seeds is not None and rank == 1 else n):
                 seed = eval_seed(attrs, i)
                 if (source.number, seed) in have:
                     continue

@@ -56,18 +56,78 @@ def test_a_family_best_on_every_task_ranks_first_with_a_small_friedman_p(results
     assert test["critical_difference"] == pytest.approx(2.569 * (4 * 5 / 30) ** 0.5, rel=1e-3)  # Demšar's q(0.05, 4)
     gru_rnn = found.pairwise[(found.pairwise["model"] == "gru") & (found.pairwise["versus"] == "rnn")].iloc[0]
     assert gru_rnn["wins"] == 5 and gru_rnn["beyond_cd"] and gru_rnn["p_nemenyi"] < 0.05
-    # five tasks: Wilcoxon's smallest p is 2/32 = 0.0625, so no pairwise p is given and one line says why
+    # five tasks: Wilcoxon's smallest p is 2/32 = 0.0625 (x 6 pairs under Holm), so no pairwise p is
+    # given and one line says why, and how many tasks it would need: 6 x 2/2^n < 0.05 from n = 8
     assert gru_rnn["p_wilcoxon"] is None and gru_rnn["verdict"] == TOO_FEW_TASKS
-    assert "too few tasks (5) for the pairwise Wilcoxon test" in test["wilcoxon_note"]
+    assert test["wilcoxon_note"] == (
+        "pairwise Wilcoxon withheld: over 5 tasks its smallest p is 0.062, and Holm over the 6 pairs makes it "
+        "at least 0.38 ≥ 0.05 even when every task agrees; it needs 8 or more tasks"
+    )
+    # every task in the same order: the omnibus tests reject, Iman–Davenport's F is infinite
+    assert test["iman_davenport_p"] == 0.0 and pd.isna(test["posthoc_note"])
 
 
 def test_wilcoxon_with_holm_on_enough_tasks(results):
-    write(results, ordered(7))
+    write(results, ordered(8))
     pairs = compare(results).pairwise.set_index(["model", "versus"])
     first = pairs.loc[("gru", "rnn")]
-    assert first["p_wilcoxon"] == pytest.approx(2 / 2**7) and first["p_wilcoxon_holm"] >= first["p_wilcoxon"]
-    assert first["verdict"] in (BETTER, SAME)  # Holm over six pairs: 6 x 0.0156 is not below 0.05
-    assert pairs["p_wilcoxon_holm"].max() <= 1.0
+    # exact: every difference of one sign is 2 of the 2^8 sign patterns; Holm over six pairs all at the floor
+    assert first["p_wilcoxon"] == pytest.approx(2 / 2**8) and first["p_wilcoxon_holm"] == pytest.approx(6 * 2 / 2**8)
+    assert first["verdict"] == BETTER and set(pairs["verdict"]) == {BETTER}
+
+
+def test_seven_tasks_fourteen_families_withhold_the_pairwise_rows(results):
+    """91 pairs over 7 tasks: the smallest Wilcoxon p, 2/128, times 91 under Holm is above 1: no pair
+    can be significant, so none is tested, and the line says 12 tasks would be needed."""
+    from benchbench.analysis.compare import _tasks_needed, _wilcoxon_floor
+
+    assert _wilcoxon_floor(7, 91) == 1.0 and _tasks_needed(91) == 12 and _tasks_needed(1) == 6
+    assert _wilcoxon_floor(12, 91) < 0.05 <= _wilcoxon_floor(11, 91)
+    families = [f"f{i:02d}" for i in range(14)]
+    frame = pd.DataFrame([
+        {"task": f"t{t}", "budget": "smoke", "kind": "model", "model": f, "direction": "minimize",
+         "test_mean": 1.0 + i + 0.1 * t, "n_seeds": 3}
+        for t in range(7) for i, f in enumerate(families)
+    ])  # fmt: skip
+    found = analyse(frame)
+    assert len(found.pairwise) == 91 and found.pairwise["p_wilcoxon"].isna().all()
+    assert "it needs 12 or more tasks" in found.tests.iloc[0]["wilcoxon_note"]
+
+
+def test_no_nemenyi_when_the_omnibus_test_does_not_reject(results):
+    """Ranks over 5 tasks of 3 families: a 1,1,1,1,2; b 2,2,3,3,1; c 3,3,2,2,3 (rank sums 6, 11, 13).
+    Friedman χ² = 12/(5·3·4) · (36 + 121 + 169) - 3·5·4 = 5.2, p = exp(-2.6) = 0.074; Iman–Davenport
+    F = 4 · 5.2 / (10 - 5.2) = 4.33 on (2, 8) degrees of freedom, p = 0.053: no post-hoc test."""
+    import math
+
+    orders = [("a", "b", "c"), ("a", "b", "c"), ("a", "c", "b"), ("a", "c", "b"), ("b", "a", "c")]
+    write(results, {f"t{t}": {m: spread(1.0 + order.index(m)) for m in "abc"} for t, order in enumerate(orders)})
+    found = compare(results)
+    test = found.tests.iloc[0]
+    assert test["friedman_statistic"] == pytest.approx(5.2) and test["friedman_p"] == pytest.approx(math.exp(-2.6))
+    assert test["iman_davenport_statistic"] == pytest.approx(4 * 5.2 / 4.8)
+    assert 0.05 < test["iman_davenport_p"] < 0.06
+    assert pd.isna(test["critical_difference"]) and found.pairwise["p_nemenyi"].isna().all()
+    assert found.pairwise["beyond_cd"].isna().all()
+    assert test["posthoc_note"].startswith("no post-hoc test: Iman–Davenport p=0.053 ≥ 0.05")
+    out = bench("--results", results, env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "no post-hoc test" in out.stdout and "Nemenyi critical difference" not in out.stdout
+    assert ">CD" not in out.stdout and "pairwise · budget" not in out.stdout  # no test to show: no table
+
+
+def test_wilcoxon_method_is_fixed():
+    """Exact where no difference is zero or tied (the p of every sign pattern, as by hand); the normal
+    approximation, named, otherwise: the same p whatever scipy's default method is."""
+    from benchbench.analysis.compare import _wilcoxon
+
+    # 6 differences, one negative of rank 1: T- = 1; P(T- <= 1) = 2/64 patterns, two-sided 4/64
+    assert _wilcoxon([0.1, 0.2, 0.3, 0.4, 0.5, -0.05]) == pytest.approx(4 / 64)
+    assert _wilcoxon([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]) == pytest.approx(2 / 64)
+    from scipy import stats
+
+    tied = [0.1, 0.1, 0.3, -0.2, 0.5, 0.0]
+    assert _wilcoxon(tied) == pytest.approx(stats.wilcoxon(tied, zero_method="zsplit", method="approx").pvalue)
 
 
 def test_a_maximised_metric_ranks_in_its_own_direction(results):
@@ -79,7 +139,7 @@ def test_a_maximised_metric_ranks_in_its_own_direction(results):
 
 
 def test_identical_families_differ_in_nothing(results):
-    write(results, {f"t{t}": {m: spread(1.0 + t) for m in FAMILIES} for t in range(6)})
+    write(results, {f"t{t}": {m: spread(1.0 + t) for m in FAMILIES} for t in range(8)})
     found = compare(results, against="lstm")
     test = found.tests.iloc[0]
     assert test["friedman_p"] == 1.0 and set(found.ranks["avg_rank"]) == {2.5}
@@ -279,3 +339,22 @@ def test_report_sections_say_why_not_when_they_cannot_be_drawn(results):
     assert "no peephole or lstm results: no reference family to compare with" in html
     assert "too few tasks (1) for a test across tasks" in html
     assert "no study has enough complete trials" in html
+
+
+def test_against_states_the_detectable_difference(results):
+    """peephole's seeds 1.0, 1.2, 0.9 (sd 0.1528, mean 1.0333); lstm's 1.1, 1.0, 1.05 (sd 0.05; no
+    significant difference). Three seeds a side, df 4: per task δ = λ · sd · √(2/3) with λ = 3.761
+    (the noncentrality at which a 5% two-sided t-test rejects 80% of the time; tests/test_stats.py
+    checks it by integration), so 3.761 · 0.1528 · 0.8165 / 1.0333 = 45.4% of peephole's mean; for
+    the pair, δ = λ · √(0.1528²/3 + 0.05²/3) = 0.350, 33.9%."""
+    ref = [1.0, 1.2, 0.9]
+    write(results, {"t0": {"peephole": ref, "lstm": [1.1, 1.0, 1.05]}})
+    row = compare(results, against="peephole").against.iloc[0]
+    sd = (sum((v - 31 / 30) ** 2 for v in ref) / 2) ** 0.5
+    assert row["verdict"] == SAME
+    assert row["task_detectable_pct"] == pytest.approx(3.761 * sd * (2 / 3) ** 0.5 / (31 / 30) * 100, rel=1e-3)
+    assert row["detectable_pct"] == pytest.approx(3.761 * (sd**2 / 3 + 0.05**2 / 3) ** 0.5 / (31 / 30) * 100, rel=1e-3)
+    out = bench("--results", results, "--against", "peephole", env={"COLUMNS": "200"})
+    assert "detectable at 80% power: ±45%" in out.stdout
+    markdown = bench("--results", results, "--against", "peephole", "--format", "markdown").stdout
+    assert "detectable (80% power)" in markdown and "±34%" in markdown

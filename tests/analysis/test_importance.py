@@ -55,7 +55,7 @@ def test_budget_picks_the_study(results):
 def test_a_plain_task_name_picks_its_only_variant(results):
     study = add_study(results, task="electricity", model="gru", options={"horizon": 24})
     rng = random.Random(2)
-    for _ in range(6):
+    for _ in range(10):
         params = _random_params(rng)
         add_trial(study, params, params["hidden_size"])
     out = importance(results, "--task", "electricity", "--model", "gru")
@@ -99,18 +99,24 @@ def test_no_results_says_to_run_first(results):
     assert not results.exists()  # reading never creates a journal
 
 
-def test_fewer_than_two_complete_trials(results):
+def test_fewer_than_the_minimum_of_complete_trials_withholds_it(results):
+    """Nine complete trials whose value lr alone decides, and a pruned one: still withheld (10 needed)."""
     study = add_study(results)
-    add_trial(study, {"lr": 0.01, "hidden_size": 32.0, "dropout": 0.1}, 0.5)
+    rng = random.Random(4)
+    for _ in range(9):
+        params = _random_params(rng)
+        add_trial(study, params, (math.log10(params["lr"]) + 2.5) ** 2)
     add_trial(study, {"lr": 0.02, "hidden_size": 64.0, "dropout": 0.2}, None, state=TrialState.PRUNED)
     out = importance(results, "--task", "adding", "--model", "lstm")
-    assert out.exit_code == 2
-    assert out.stderr.count("\n") == 1 and "1 complete trial(s)" in out.stderr and "at least 2" in out.stderr
+    assert out.exit_code == 2 and out.stderr.count("\n") == 1
+    assert "importance withheld: study adding/lstm/default has 9 complete trial(s), fewer than the 10" in out.stderr
+    add_trial(study, _random_params(rng), 1.0)  # the tenth
+    assert importance(results, "--task", "adding", "--model", "lstm").exit_code == 0
 
 
 def test_no_parameter_that_varied(results):
     study = add_study(results)
-    for value in (0.3, 0.5, 0.4):
+    for value in (0.3, 0.5, 0.4, 0.6, 0.2, 0.1, 0.7, 0.8, 0.9, 0.35):
         add_trial(study, {"lr": 0.01, "hidden_size": 32.0}, value)
     out = importance(results, "--task", "adding", "--model", "lstm")
     assert out.exit_code == 2
@@ -126,7 +132,7 @@ def test_help():
 def test_no_variance_in_the_values(results):
     study = add_study(results)
     rng = random.Random(3)
-    for _ in range(4):
+    for _ in range(10):
         add_trial(study, _random_params(rng), 0.25)
     out = importance(results, "--task", "adding", "--model", "lstm")
     assert out.exit_code == 2

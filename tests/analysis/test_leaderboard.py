@@ -68,8 +68,13 @@ def test_mean_std_and_interval_by_hand(three):
     lstm = _by_model(collect(three))["lstm"]
     assert lstm["test_mean"] == pytest.approx(0.02)
     assert lstm["test_std"] == pytest.approx(0.01)  # sqrt((0.01² + 0 + 0.01²) / 2)
-    half = T_975_DF2 * 0.01 / math.sqrt(3)
-    assert (lstm["test_ci_low"], lstm["test_ci_high"]) == pytest.approx((0.02 - half, 0.02 + half))
+    # MSE is positive by nature: the interval is the t interval of the log values, transformed back
+    # (the plain one, 0.02 ± 0.0248, would reach below zero)
+    logs = [math.log(0.01), math.log(0.02), math.log(0.03)]
+    centre = sum(logs) / 3
+    half = T_975_DF2 * math.sqrt(sum((x - centre) ** 2 for x in logs) / 2) / math.sqrt(3)
+    assert (lstm["test_ci_low"], lstm["test_ci_high"]) == pytest.approx((math.exp(centre - half), math.exp(centre + half)))
+    assert lstm["test_ci_scale"] == "log" and lstm["test_ci_low"] > 0
 
 
 def test_rank_by_test_mean_not_validation(three):
@@ -95,6 +100,9 @@ def test_maximized_metric_ranks_highest_first(results):
     frame = collect(results)
     assert list(frame["model"]) == ["gru", "lstm"] and frame.loc[0, "test_mean"] == pytest.approx(86.0)
     assert frame.loc[1, "p_value"] < 0.05 and not frame.loc[1, "same_as_best"]
+    half = T_975_DF2 * 1.0 / math.sqrt(3)  # accuracy is not declared positive: the plain t interval
+    assert (frame.loc[0, "test_ci_low"], frame.loc[0, "test_ci_high"]) == pytest.approx((86.0 - half, 86.0 + half))
+    assert frame.loc[0, "test_ci_scale"] == "linear"
 
 
 def test_without_eval_the_best_search_trial_stands_alone(results):
@@ -220,7 +228,7 @@ def test_json_keys_types_and_stability(three):
     assert [list(r) for r in rows] == [COLUMNS] * 3  # exactly these keys, in this order
     assert COLUMNS == [
         "task", "budget", "kind", "rank", "model", "metric", "direction", "units", "val", "test", "test_mean",
-        "test_std", "test_ci_low", "test_ci_high", "n_seeds", "p_value", "same_as_best", "test_extra", "params",
+        "test_std", "test_ci_low", "test_ci_high", "test_ci_scale", "n_seeds", "p_value", "same_as_best", "test_extra", "params",
         "trials", "complete", "pruned", "failed", "wall_time", "best_trial", "hyperparams", "baseline",
         "baseline_label", "beats_baseline", "tolerance",
     ]  # fmt: skip

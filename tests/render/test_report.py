@@ -41,13 +41,14 @@ def _params(i: int) -> dict[str, float]:
 
 
 def _two_families(results):
-    """adding/lstm with three complete trials and a pruned one (with logs); adding/gru with one trial."""
+    """adding/lstm with ten complete trials (the fewest importance is computed from) and a pruned one
+    (with logs); adding/gru with one trial."""
     lstm = add_study(results, model="lstm")
-    for i, value in enumerate((0.3, 0.2, 0.25)):
-        add_trial(lstm, _params(i), value)
+    for i, value in enumerate((0.3, 0.2, 0.25, 0.4, 0.35, 0.22, 0.5, 0.45, 0.28, 0.33)):
+        add_trial(lstm, _params(i % 7), value)  # inside the search space's ranges
         write_log(results, lstm, i, [0.5, 0.4, value])
     add_trial(lstm, _params(3), None, state=TrialState.PRUNED)
-    write_log(results, lstm, 3, [0.9])
+    write_log(results, lstm, 10, [0.9])
     gru = add_study(results, model="gru")
     add_trial(gru, _params(0), 0.22)
     return lstm, gru
@@ -63,12 +64,13 @@ def test_every_panel_is_drawn_or_says_why_not(results):
     for section in ("overview", "task-adding-default", "leaderboard-adding-default", "comparison-adding-default"):
         assert f'id="{section}"' in page, section
     assert panel(page, "comparison-adding-default") == "figure"
-    # Three complete trials with logs: everything is drawn.
+    # Ten complete trials with logs: everything is drawn.
     assert [panel(page, f"{p}-adding-lstm-default") for p in PANELS] == ["figure"] * 4
-    assert "trial 3 (pruned)" in page  # a pruned trial's curve is drawn too
+    assert "trial 10 (pruned)" in page  # a pruned trial's curve is drawn too
     # One trial and no logs: the history alone is drawn, the rest say why not.
     assert [panel(page, f"{p}-adding-gru-default") for p in PANELS] == ["figure", "note", "note", "note"]
     assert "1 complete trial(s): needs at least 2" in page and "no per-epoch logs" in page
+    assert "importance withheld: study adding/gru/default has 1 complete trial(s), fewer than the 10" in page
 
 
 def test_plotly_is_embedded_once_and_nothing_is_fetched(results):
@@ -231,9 +233,11 @@ def test_report_renders_in_chromium(smoke_report):
                 assert page.locator(f"#{section}").count() == 1, section
             for model in ("lstm", "gru"):
                 assert page.locator(f"#study-adding-{model}-smoke").count() == 1, model
-                for kind in PANELS:  # two smoke trials each: every panel is a figure
-                    assert page.locator(f"#{kind}-adding-{model}-smoke .js-plotly-plot").count() == 1, (kind, model)
-            assert figures == 1 + 2 * len(PANELS) + 3  # + across families: against lstm, fANOVA, lr/hidden size
+                for kind in PANELS:  # two smoke trials each: every panel but importance (withheld) is a figure
+                    drawn = 0 if kind == "importance" else 1
+                    assert page.locator(f"#{kind}-adding-{model}-smoke .js-plotly-plot").count() == drawn, (kind, model)
+            assert "importance withheld" in page.content()
+            assert figures == 1 + 2 * (len(PANELS) - 1) + 2  # + across families: against lstm, lr/hidden size
             plots = page.locator(".js-plotly-plot")
             assert plots.count() == figures
             for i in range(figures):
