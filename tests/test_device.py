@@ -22,7 +22,8 @@ from benchbench.store.storage import StorageSpec
 from benchbench.sweep.config import SweepConfig
 from benchbench.sweep.run import run_sweep
 from benchbench.tasks import load_task, task_names
-from tests.sweep.test_matrix import OFFLINE_MISSING, smoke_data, smoke_hparams
+from benchbench.contract import smoke_hparams
+from tests.sweep.test_matrix import OFFLINE_MISSING, smoke_data
 
 HAND_WRITTEN = hand_written_families()
 OFFLINE_TASKS = [t for t in task_names() if t not in OFFLINE_MISSING]
@@ -104,10 +105,10 @@ def test_every_trial_releases_its_memory_however_it_ends(monkeypatch):
     released = []
     monkeypatch.setattr(training, "release_memory", lambda: released.append(1))
     task, data = load_task("adding"), smoke_data("adding")
-    training.fit_and_test(task, "gru", smoke_hparams("adding", "gru"), data=data, max_epochs=1, seed=0)
+    training.fit_and_test(task, "gru", smoke_hparams(load_task("adding"), "gru"), data=data, max_epochs=1, seed=0)
     assert released == [1]
     with pytest.raises(Exception, match="dropout"):
-        training.fit_and_test(task, "gru", {**smoke_hparams("adding", "gru"), "dropout": 2.0, "num_layers": 2}, data=data, max_epochs=1, seed=0)
+        training.fit_and_test(task, "gru", {**smoke_hparams(load_task("adding"), "gru"), "dropout": 2.0, "num_layers": 2}, data=data, max_epochs=1, seed=0)
     assert released == [1, 1]
 
 
@@ -159,7 +160,7 @@ def test_fixed_length_batches_reach_the_model_already_on_the_gpu():
 
     watch = Watch()
     result = training.fit_and_test(
-        load_task("adding"), "lstm", smoke_hparams("adding", "lstm"), data=smoke_data("adding"), max_epochs=1, seed=0,
+        load_task("adding"), "lstm", smoke_hparams(load_task("adding"), "lstm"), data=smoke_data("adding"), max_epochs=1, seed=0,
         callbacks=[watch],
     )  # fmt: skip
     assert result.device.startswith("cuda") and watch.devices and set(watch.devices) == {"cuda"}
@@ -186,7 +187,7 @@ def test_gpu_batches_after_an_epochs_one_copy_never_wait_on_the_host():
 @pytest.mark.cuda
 def test_memory_is_released_between_trials():
     task, data = load_task("adding"), smoke_data("adding")
-    hparams = {**smoke_hparams("adding", "peephole"), "hidden_size": 256, "batch_size": 128}
+    hparams = {**smoke_hparams(load_task("adding"), "peephole"), "hidden_size": 256, "batch_size": 128}
     reserved = []
     for seed in (0, 1):
         training.fit_and_test(task, "peephole", hparams, data=data, max_epochs=1, seed=seed)
@@ -211,7 +212,7 @@ def test_smoke_sweep_on_cuda(task, tmp_path: Path):
 @pytest.mark.parametrize("name", MODELS.names())
 def test_bf16_mixed_on_cuda_gives_finite_metrics(name):
     result = training.fit_and_test(
-        load_task("adding"), name, smoke_hparams("adding", name), data=smoke_data("adding"), max_epochs=2, seed=0,
+        load_task("adding"), name, smoke_hparams(load_task("adding"), name), data=smoke_data("adding"), max_epochs=2, seed=0,
         precision="bf16-mixed",
     )  # fmt: skip
     assert result.device.startswith("cuda") and math.isfinite(result.val) and math.isfinite(result.test)
@@ -221,7 +222,7 @@ def test_bf16_mixed_on_cuda_gives_finite_metrics(name):
 @pytest.mark.parametrize("name", ["lstm", "peephole"])
 def test_16_mixed_on_cuda_gives_finite_metrics(name):
     result = training.fit_and_test(
-        load_task("adding"), name, smoke_hparams("adding", name), data=smoke_data("adding"), max_epochs=2, seed=0,
+        load_task("adding"), name, smoke_hparams(load_task("adding"), name), data=smoke_data("adding"), max_epochs=2, seed=0,
         precision="16-mixed",
     )  # fmt: skip
     assert math.isfinite(result.val) and math.isfinite(result.test)
@@ -271,7 +272,7 @@ def test_training_on_device_gathered_batches_gives_the_same_result(monkeypatch):
     Lightning) train and evaluate exactly as the host loaders: forced here on the CPU."""
     import functools
 
-    task, data, hparams = load_task("adding"), smoke_data("adding"), smoke_hparams("adding", "lstm")
+    task, data, hparams = load_task("adding"), smoke_data("adding"), smoke_hparams(load_task("adding"), "lstm")
     host = training.fit_and_test(task, "lstm", hparams, data=data, max_epochs=2, seed=3)
     monkeypatch.setattr(training, "make_loader", functools.partial(training.make_loader, gather_on_device=True))
     gathered = training.fit_and_test(task, "lstm", hparams, data=data, max_epochs=2, seed=3)
