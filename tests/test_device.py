@@ -236,7 +236,7 @@ def test_workers_sharing_one_gpu_get_an_even_share_of_the_cores(monkeypatch, tmp
     intra-op threads under --threads 0 (one each by default)."""
     import multiprocessing
 
-    from benchbench.sweep.run import workers
+    from benchbench.sweep import workers
 
     started = []
 

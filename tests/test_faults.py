@@ -588,7 +588,9 @@ def test_two_runs_of_the_same_cell_at_once_run_the_plan_exactly_once(tmp_path, s
 # shell's code for SIGINT), and leaves no trial RUNNING: the interrupted one is failed and queued again
 # with its hyperparameters and seed, so the same command continues it and the plan ends exact.
 
-INTERRUPTIBLE = [*SMOKE[:-6], "--trials", "2", "--seeds", "0", "--max-epochs", "20"]  # a trial of ~6 s
+# Trials long enough (10-30 s each) that a signal sent after the first epoch's output always lands
+# mid-trial, even when the test process itself waits for a core on a busy machine.
+INTERRUPTIBLE = [*SMOKE[:-6], "--trials", "2", "--seeds", "0", "--max-epochs", "100"]
 
 
 def _ctrl_c_in_a_terminal(args: list[str], *, after: bytes, timeout: float = 120) -> tuple[int, str, float]:
@@ -736,7 +738,7 @@ def _running(results: Path) -> list:
 
 def test_ctrl_c_of_bench_train_says_the_trial_was_stopped(tmp_path):
     results = tmp_path / "results"
-    command = ["train", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--max-epochs", "20", "--results", str(results)]
+    command = ["train", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--max-epochs", "200", "--results", str(results)]
     code, output, seconds = _ctrl_c_in_a_terminal(command, after=b"trial 0 \xc2\xb7 val")
     assert code == 130 and seconds < 10 and "Traceback" not in output, output[-2000:]
     assert "interrupted: adding/lstm/fixed trial 0 was stopped and recorded as failed; run the command again to train it" in output
