@@ -27,3 +27,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _signal_dispositions_restored():
+    """A command stopped in-process (Ctrl-C, SIGTERM, Lightning's own handling of a KeyboardInterrupt)
+    may leave SIGINT or SIGTERM ignored in this test process; every later `bench` subprocess would
+    inherit the ignored signal and never see a Ctrl-C. Each test gets the handlers it started with."""
+    import signal
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        if signal.getsignal(sig) is not handler and handler is not None:
+            signal.signal(sig, handler)
