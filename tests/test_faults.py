@@ -593,6 +593,15 @@ def test_two_runs_of_the_same_cell_at_once_run_the_plan_exactly_once(tmp_path, s
 INTERRUPTIBLE = [*SMOKE[:-6], "--trials", "2", "--seeds", "0", "--max-epochs", "100"]
 
 
+def _default_signals() -> None:
+    """In a child about to run `bench`: SIGINT and SIGTERM at their defaults, whatever this test process
+    inherited or was left with (an ignored signal survives exec, and the child would never see it)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _ctrl_c_in_a_terminal(args: list[str], *, after: bytes, timeout: float = 120) -> tuple[int, str, float]:
     """Run `bench ARGS` in a pseudo-terminal, press Ctrl-C once its output shows `after`; returns
     (exit code, everything it printed, seconds from Ctrl-C to exit)."""
@@ -603,6 +612,7 @@ def _ctrl_c_in_a_terminal(args: list[str], *, after: bytes, timeout: float = 120
 
     pid, fd = pty.fork()
     if pid == 0:  # the child: the session leader of the terminal, as a shell's foreground job
+        _default_signals()
         os.execve(sys.executable, [sys.executable, "-m", "benchbench.cli", *args], _bench_env())
     output, pressed, start = b"", None, time.monotonic()
     try:
@@ -680,6 +690,7 @@ def test_sigint_to_a_run_with_worker_processes_reaches_them_and_queues_their_tri
     proc = subprocess.Popen(
         [sys.executable, "-m", "benchbench.cli", "run", *INTERRUPTIBLE, "--jobs", "2", "--results", str(results)],
         env=_bench_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=_default_signals,
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # both workers have claimed a trial
@@ -710,7 +721,7 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(tmp_path):
     results = tmp_path / "results"
     proc = subprocess.Popen(
         [sys.executable, "-m", "benchbench.cli", "run", *INTERRUPTIBLE, "--results", str(results)],
-        env=_bench_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_bench_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_signals,
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not _running(results):
