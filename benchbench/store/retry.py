@@ -109,19 +109,25 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
         optuna.storages.fail_stale_trials(study)  # RDB: heartbeats; the storage's callback retries
         after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
         return sorted(before - after)
-    failed = []
+    from benchbench.store.trials import retried_numbers
+
+    failed, queued = [], retried_numbers(study.get_trials(deepcopy=False))
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker")
         if not worker or _alive(worker) is not False:
             continue
+        # A trial stopped by a full disk after its retry was queued keeps the reason it was stopped for.
+        stopped = trial.number in queued and "fail_reason" in trial.user_attrs
         reason = f"worker {worker['host']}:{worker['pid']} died while running it; retried"
         try:
-            storage.set_trial_user_attr(trial_id(trial), "fail_reason", reason)
+            if not stopped:
+                storage.set_trial_user_attr(trial_id(trial), "fail_reason", reason)
             if not storage.set_trial_state_values(trial_id(trial), state=TrialState.FAIL):
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # another worker got there first
-        retry_stale_trial(study, storage.get_trial(trial_id(trial)))
+        if trial.number not in queued:  # its retry is queued already: only failed
+            retry_stale_trial(study, storage.get_trial(trial_id(trial)))
         failed.append(trial.number)
     return failed
 

@@ -154,14 +154,14 @@ def open_storage(results: Path, url: str | None = None) -> optuna.storages.BaseS
     """The journal file in `results`, or Optuna's RDB storage at `url` with worker heartbeats."""
     if url is None:
         from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+
+        from benchbench.store.internals import journal_backend
 
         if not results.is_dir():  # reading commands: nothing to read (writers prepare the folder first)
             raise BenchError(no_results(results, results=results))
         path = str(results / JOURNAL)
         _check_journal(path)
-        # The open(O_EXCL) lock works on every filesystem, network mounts included.
-        return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+        return JournalStorage(journal_backend(path))
 
     import warnings
 

@@ -23,11 +23,10 @@ def retried_numbers(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
 
 
 def counted_trials(trials: list[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
-    """The trials that fill the plan: queued, running and finished ones, less retried failures."""
-    from optuna.trial import TrialState
-
+    """The trials that fill the plan: queued, running and finished ones, less the attempts that were
+    queued again (failed ones, and one a full disk left RUNNING after its retry was queued)."""
     retried = retried_numbers(trials)
-    return [t for t in trials if not (t.state == TrialState.FAIL and t.number in retried)]
+    return [t for t in trials if t.number not in retried]
 
 
 def count_trials(study: optuna.Study) -> int:

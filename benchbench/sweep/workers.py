@@ -122,9 +122,11 @@ def _stop(study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
 
     requeue = _requeues(study)
     trial.set_user_attr("fail_reason", reason + ("; queued again" if requeue else ""))
-    study.tell(trial, None, state=TrialState.FAIL)
+    # The retry is queued before the trial is failed: when the disk is full and either write fails,
+    # the trial is left RUNNING and the next run fails and retries it as a dead worker's (once).
     if requeue:
         retry_stale_trial(study, storage_of(study).get_trial(trial_id(trial)), bounded=False)
+    study.tell(trial, None, state=TrialState.FAIL)
 
 
 def _requeues(study: optuna.Study) -> bool:
