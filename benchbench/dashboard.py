@@ -19,7 +19,6 @@ def serve(store: StorageSpec, *, host: str = "127.0.0.1", port: int = 8080) -> N
         from optuna_dashboard import run_server
     except ImportError:
         raise BenchError("optuna-dashboard is not installed; pip install 'benchbench[dashboard]'") from None
-    if not store.exists:
-        raise BenchError(f"no results in {store.label}; run `bench run --task TASK --model MODEL` first")
+    store.require()
     print(f"optuna-dashboard on {store.label}: http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     run_server(store.open(), host=host, port=port)

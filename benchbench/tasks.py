@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from benchbench.errors import BenchError
+from benchbench.errors import BenchError, shown
 from benchbench.space import Param, parse_space
 
 __all__ = [
@@ -118,13 +118,13 @@ class Task:
 
     def budget(self, name: str) -> Budget:
         if name not in self.budgets:
-            raise BenchError(f"task {self.name!r} has no budget {name!r}; choose one of: {', '.join(self.budgets)}")
+            raise BenchError(f"task {self.name!r} has no budget {shown(name)}; choose one of: {', '.join(self.budgets)}")
         return self.budgets[name]
 
     def preset(self, name: str) -> dict[str, Any]:
         if name not in self.presets:
             choices = ", ".join(self.presets) or "none"
-            raise BenchError(f"task {self.name!r} has no preset {name!r}; choose one of: {choices}")
+            raise BenchError(f"task {self.name!r} has no preset {shown(name)}; choose one of: {choices}")
         return self.presets[name]
 
     def search_space(self, family: str, budget: str | None = None) -> dict[str, Param]:
@@ -149,7 +149,45 @@ class Task:
                 raise BenchError(
                     f"--option {key}={value!r} must be a {type(default).__name__} like the task's {key}={default!r}"
                 )
-        return load(**{**spec, **(options or {})})
+        merged = {**spec, **(options or {})}
+        _check_split_seeds(self.name, merged.get("seeds"))
+        try:
+            return load(**merged)
+        except MemoryError:
+            raise _too_big(self.name, budget, options) from None
+        except RuntimeError as err:  # torch's allocator: "can't allocate memory", "out of memory"
+            if "allocate" not in str(err) and "out of memory" not in str(err):
+                raise
+            raise _too_big(self.name, budget, options) from None
+
+
+def _too_big(task: str, budget: str, options: dict[str, Any] | None) -> BenchError:
+    changed = ", ".join(f"{k}={v}" for k, v in (options or {}).items())
+    return BenchError(
+        f"the data of task {task!r} at budget {budget!r}{' with ' + changed if changed else ''} does not fit in memory; "
+        "choose smaller sizes"
+    )
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _check_split_seeds(task: str, seeds: Any) -> None:
+    """Splits generated from seeds must each have their own: two splits with one seed are the same
+    data, and a configuration chosen on validation would then be chosen on the test set."""
+    if not isinstance(seeds, dict):
+        return
+    by_seed: dict[Any, list[str]] = {}
+    for split, seed in seeds.items():
+        by_seed.setdefault(seed, []).append(split)
+    shared = next((splits for splits in by_seed.values() if len(splits) > 1), None)
+    if shared is not None:
+        raise BenchError(
+            f"task {task!r}: the {_and(shared)} seeds are all {seeds[shared[0]]!r}, which makes those splits the same "
+            "data (the configuration would be chosen on the test set); give each split its own seed, "
+            "e.g. --option 'seeds={train=1,val=2,test=3}'"
+        )
 
 
 def _parse(name: str, raw: dict[str, Any], where: str) -> Task:
@@ -212,8 +250,12 @@ def _tolerance(raw: Any, where: str) -> dict[str, float]:
 @cache
 def load_task(name: str) -> Task:
     path = tasks_dir() / f"{name}.toml"
-    if not path.is_file():
-        raise BenchError(f"unknown task {name!r}; choose one of: {', '.join(task_names())}")
+    try:
+        found = "/" not in name and path.is_file()
+    except OSError:  # a name too long for a file name
+        found = False
+    if not found:
+        raise BenchError(f"unknown task {shown(name)}; choose one of: {', '.join(task_names())}")
     try:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:

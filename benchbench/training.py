@@ -349,6 +349,7 @@ def fit_and_test(
     log_dir: Path | None = None,
     log_name: str = "",
     log_version: str = "",
+    loggers: list[Any] = (),
 ) -> RunResult:
     """Train one configuration, select its best validation epoch, and evaluate that on test."""
     quiet_lightning()
@@ -366,6 +367,8 @@ def fit_and_test(
         from lightning.pytorch.loggers import CSVLogger
 
         logger = CSVLogger(save_dir=log_dir, name=log_name, version=log_version)
+    if loggers:  # trackers' loggers (sweep/tracking.py) beside the CSV log
+        logger = [*([logger] if logger else []), *loggers]
     trainer = pl.Trainer(
         accelerator="auto",
         devices=1,

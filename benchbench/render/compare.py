@@ -20,6 +20,7 @@ from benchbench.errors import BenchError
 from benchbench.render.text import (
     arrow,
     better,
+    count,
     fmt,
     metric_label,
     p_text,
@@ -37,8 +38,8 @@ def friedman_line(test: pd.Series | dict) -> str:
     """One line: the Friedman test's result and the critical difference, or why it was not run."""
     if not is_missing(test["friedman_p"]):
         return (
-            f"Friedman χ²={test['friedman_statistic']:.3g}, p={p_text(test['friedman_p'])} over {test['n_tasks']} tasks × "
-            f"{test['n_families']} families; Nemenyi critical difference {test['critical_difference']:.3g} (α={ALPHA})"
+            f"Friedman χ²={test['friedman_statistic']:.3g}, p={p_text(test['friedman_p'])} over {count(test['n_tasks'], 'task')} × "
+            f"{count(test['n_families'], 'family', 'families')}; Nemenyi critical difference {test['critical_difference']:.3g} (α={ALPHA})"
         )
     return str(test["friedman_note"])
 
@@ -82,7 +83,7 @@ def _rich_across(comparison: Comparison, budget: str, test: pd.Series) -> list:
     out: list = []
     ranks = comparison.ranks[comparison.ranks["budget"] == budget]
     tasks = ", ".join(test["tasks"])
-    t = _table(f"across tasks · budget {budget} · {test['n_tasks']} tasks: {tasks}", ["model"], ["avg rank"],
+    t = _table(f"across tasks · budget {budget} · {count(test['n_tasks'], 'task')}: {tasks}", ["model"], ["avg rank"],
               "rank on each task")  # fmt: skip
     for _, r in ranks.iterrows():
         each = " · ".join(f"{task} {v:g}" for task, v in r["task_ranks"].items())
@@ -156,7 +157,7 @@ def _markdown(comparison: Comparison, view: str) -> str:
     for budget in sorted(set(comparison.tests["budget"])):
         test = comparison.tests[comparison.tests["budget"] == budget].iloc[0]
         if view == "across":
-            lines += [f"### Across tasks · budget {budget} · {test['n_tasks']} tasks: {', '.join(test['tasks'])}", ""]
+            lines += [f"### Across tasks · budget {budget} · {count(test['n_tasks'], 'task')}: {', '.join(test['tasks'])}", ""]
             ranks = comparison.ranks[comparison.ranks["budget"] == budget]
             tasks = list(test["tasks"])
             lines += table(

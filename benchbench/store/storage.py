@@ -28,7 +28,9 @@ JOURNAL = "studies.journal"
 
 def no_results(results: Path) -> str:
     """The one line every reader says when a results folder holds nothing to read."""
-    return f"no results in {results}; run `bench run --task TASK --model MODEL --results {results}` first"
+    import shlex
+
+    return f"no results in {results}; run `bench run --task TASK --model MODEL --results {shlex.quote(str(results))}` first"
 
 
 def prepare_results_dir(path: Path) -> Path:
@@ -38,6 +40,12 @@ def prepare_results_dir(path: Path) -> Path:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
             pass
     except OSError as err:
+        dangling = next((p for p in (path, *path.parents) if p.is_symlink() and not p.exists()), None)
+        if dangling is not None:  # a loop or a missing target: mkdir says "File exists", which misleads
+            raise BenchError(
+                f"results folder {path}: {dangling} is a symbolic link that leads nowhere (a loop or a missing target); "
+                "fix the link or pass another --results DIR"
+            ) from None
         raise BenchError(f"results folder {path} is not writable ({err.strerror}); pass --results DIR or set BENCH_RESULTS") from None
     return path
 
@@ -78,6 +86,14 @@ class StorageSpec:
                     f"--storage {_redact(self.url)!r} is not a supported URL; use postgresql://user:pw@host/db "
                     "or sqlite:///path.db (or leave it out to use the results folder's journal)"
                 )
+
+    def require(self) -> StorageSpec:
+        """This storage, or the one-line BenchError every reader gives when there is nothing to read
+        (no results folder, or no journal in it): the same words and exit code 2 from `leaderboard`,
+        `compare`, `report`, `show`, `importance`, `baseline save`, `check` and `dashboard`."""
+        if not self.exists:
+            raise BenchError(no_results(self.results))
+        return self
 
     @property
     def label(self) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchbench.errors import BenchError
+from benchbench.errors import BenchError, shown
 from benchbench.registry import parse_names
 from benchbench.store.storage import StorageSpec
 from benchbench.sweep.samplers import PRUNERS, SAMPLERS
@@ -39,6 +39,7 @@ class SweepConfig:
     storage: str | None = None  # an RDB URL shared by many machines; None: the results folder's journal
     jobs: int = 1  # worker processes on this machine; 0 only plans the study for `bench worker`s
     threads: int = 1  # torch intra-op threads per worker process; 0: torch's choice split over jobs (cores / jobs)
+    trackers: tuple[str, ...] = ()  # experiment trackers each trial also logs to (sweep/tracking.py), none by default
 
     @property
     def store(self) -> StorageSpec:
@@ -63,7 +64,7 @@ def validate(config: SweepConfig) -> Task:
             "would see what it predicts; choose a unidirectional family"
         )
     if config.budget not in task.budgets:
-        raise BenchError(f"--budget {config.budget!r}: task {task.name!r} has no such budget; choose one of: {', '.join(task.budgets)}")
+        raise BenchError(f"--budget {shown(config.budget)}: task {task.name!r} has no such budget; choose one of: {', '.join(task.budgets)}")
     for name in ("trials", "max_epochs", "timeout", "top_k"):
         value = getattr(config, name)
         if value is not None and not value > 0:  # NaN too
@@ -86,6 +87,9 @@ def validate(config: SweepConfig) -> Task:
     if config.pruner not in PRUNERS:
         raise BenchError(f"unknown pruner {config.pruner!r}; choose one of: {', '.join(PRUNERS)}")
     config.store  # validates the storage URL
+    from benchbench.sweep.tracking import check_trackers
+
+    check_trackers(config.trackers)
     if isinstance(config, FixedConfig) and config.preset is not None:
         preset = {k: v for k, v in task.preset(config.preset).items() if k != "dataset"}  # dataset: checked on load
         _check_values(task, config.model, config.budget, preset.items(), f"task {task.name!r} preset {config.preset!r}:")
@@ -178,14 +182,14 @@ def _names(text: str, known: list[str], what: str) -> list[str]:
     names = parse_names(text, flag=f"--{what}")
     for name in names:
         if name not in known:
-            raise BenchError(f"unknown {what} {name!r}; choose one of: {', '.join(known)} (a comma-separated list, or all)")
+            raise BenchError(f"unknown {what} {shown(name)}; choose one of: {', '.join(known)} (a comma-separated list, or all)")
     return list(dict.fromkeys(names))
 
 
 def expand_matrix(tasks: str, models: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
     """(cells to run, cells skipped with the reason) for `--task` and `--model` values that may be
     lists or `all`. A bidirectional family on a causal task is skipped in a matrix; asked for alone,
-    it is refused (by `validate`)."""
+    it is refused (by `validate`), and so is a matrix whose every cell would be skipped."""
     from benchbench.models import MODELS, is_bidirectional
     from benchbench.tasks import task_names
 
@@ -197,5 +201,11 @@ def expand_matrix(tasks: str, models: str) -> tuple[list[tuple[str, str]], list[
                 skipped.append((task, model, "bidirectional family on a causal task"))
             else:
                 cells.append((task, model))
+    if skipped and not cells:
+        pairs = ", ".join(f"{t}/{m}" for t, m, _ in skipped)
+        raise BenchError(
+            f"nothing to run: every requested cell is refused ({pairs}: a bidirectional family on a causal task sees "
+            "what it predicts); choose a unidirectional family"
+        )
     return cells, skipped
 
