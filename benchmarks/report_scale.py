@@ -59,7 +59,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="write the results folder and report here")
     parser.add_argument("--chromium", action="store_true", help="also measure the page height and take a screenshot")
+    parser.add_argument("--page", type=Path, help="only open this report in Chromium (no build)")
     args = parser.parse_args()
+    if args.page is not None:
+        _chromium(args.page, args.page.parent)
+        return
 
     from benchbench.analysis.frame import read
     from benchbench.render.report import write_report
@@ -79,19 +83,25 @@ def main() -> None:
     size = page.stat().st_size
     print(f"studies {args.studies}: report {size / 1e6:.2f} MB, build {statistics.median(times):.1f}s (median of {len(times)})")
     if args.chromium:
-        from playwright.sync_api import sync_playwright
+        _chromium(page, folder)
 
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-            view = browser.new_page(viewport={"width": 1400, "height": 900})
-            start = time.perf_counter()
-            view.goto(page.as_uri(), wait_until="load")
-            loaded = time.perf_counter() - start
-            height = view.evaluate("document.documentElement.scrollHeight")
-            view.screenshot(path=str(folder / "report-top.png"))
-            print(f"chromium: loaded in {loaded:.1f}s, page height {height} px, screenshot {folder / 'report-top.png'}")
-            browser.close()
 
+def _chromium(page: Path, folder: Path) -> None:
+    """Open the report in headless Chromium: time to the load event, page height, a screenshot of the top."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        view = browser.new_page(viewport={"width": 1400, "height": 900})
+        start = time.perf_counter()
+        view.goto(page.as_uri(), wait_until="load", timeout=600_000)
+        loaded = time.perf_counter() - start
+        height = view.evaluate("document.documentElement.scrollHeight")
+        drawn = view.evaluate("document.querySelectorAll('.js-plotly-plot').length")
+        shot = folder / f"{page.stem}-top.png"
+        view.screenshot(path=str(shot))
+        print(f"chromium: load event after {loaded:.1f}s, page height {height} px, {drawn} figures drawn, screenshot {shot}")
+        browser.close()
 
 if __name__ == "__main__":
     main()
