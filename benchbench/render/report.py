@@ -513,7 +513,7 @@ def _against_heatmap(figures: _Figures, comparison, budget: str, why: str) -> st
         )
     fig = go.Figure(
         go.Heatmap(
-            z=z, x=models, y=tasks, text=text, texttemplate="%{text}", textfont={"size": 13}, customdata=hover,
+            z=z, x=models, y=tasks, text=text, texttemplate="%{text}", textfont={"size": 10}, customdata=hover,
             hovertemplate="%{customdata}<extra></extra>", zmin=-1, zmax=1, xgap=2, ygap=2,
             colorscale=[[0, "#cf222e"], [0.5, "#eaeef2"], [1, "#2da44e"]], showscale=False,
         )
