@@ -242,7 +242,7 @@ def test_old_fixed_studies_are_still_read(results):
     assert [(r["budget"], r["kind"], r["test"]) for r in rows] == [("fixed", "model", 0.21)]
     assert "fixed configurations (bench train), fixed" in bench("leaderboard", "--results", results).stdout
     shown = bench("show", "--task", "adding", "--model", "lstm", "--budget", "fixed", "--results", results)
-    assert shown.exit_code == 0 and f"rerun: bench train --task adding --results {results}" in shown.stdout
+    assert shown.exit_code == 0 and f"rerun: bench train --task adding --results {results}" in "".join(shown.stdout.split("\n"))
 
 
 # --- 4. the smaller items ----------------------------------------------------------------------------
