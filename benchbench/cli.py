@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from benchbench.errors import INTERRUPTED_EXIT, BenchError, user_line
+from benchbench.errors import BAD_INPUT_EXIT, INTERRUPTED_EXIT, UNFINISHED_EXIT, BenchError, Unfinished, user_line
 from benchbench.sweep.samplers import PRUNERS, SAMPLERS
 
 if TYPE_CHECKING:
@@ -48,10 +48,17 @@ class _OneLineUsageErrors(typer.core.TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+# The exit codes (errors.py), one meaning each; README "Exit codes" says the same.
+EXIT_CODES_HELP = (
+    "Exit codes: 0 every requested cell has a result; 1 the run finished but some cells have no result or "
+    "were cut short (one line each, with the reason and the command that continues it); 2 bad input, "
+    "nothing written (one line); 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)."
+)
+
 app = typer.Typer(
     name="bench",
     cls=_OneLineUsageErrors,
-    help="Benchmark recurrent network families with automated hyperparameter search.",
+    help="Benchmark recurrent network families with automated hyperparameter search.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_show_locals=False,
@@ -69,10 +76,19 @@ _PRUNER_HELP = "; ".join(f"{name}: {PRUNERS.get(name).help}" for name in PRUNERS
 Format = Enum("Format", {name: name for name in ("table", "csv", "markdown", "json")}, type=str)
 
 
+def _complete_list(incomplete: str, names: list[str]) -> list[str]:
+    """Completion of a comma-separated list: the last item completes, the ones before it stay
+    (`lstm,g` -> `lstm,gru`); a name already in the list is not offered again."""
+    head, _, last = incomplete.rpartition(",")
+    taken = set(head.split(",")) if head else set()
+    prefix = f"{head}," if head else ""
+    return [prefix + n for n in names if n.startswith(last) and n not in taken]
+
+
 def _complete_tasks(incomplete: str) -> list[str]:
     from benchbench.tasks import task_names
 
-    return [n for n in task_names() if n.startswith(incomplete)]
+    return _complete_list(incomplete, task_names())
 
 
 def _complete_budgets(incomplete: str) -> list[str]:
@@ -99,13 +115,21 @@ def _store(results: Path, storage: Optional[str]) -> StorageSpec:
 def _complete_models(incomplete: str) -> list[str]:
     from benchbench.models import MODELS
 
-    return [n for n in MODELS.names() if n.startswith(incomplete)]
+    return _complete_list(incomplete, MODELS.names())
 
 
 OptionsOption = Annotated[
     Optional[list[str]],
     typer.Option("--option", help="Change a dataset option of the task: key=value (repeatable), e.g. horizon=24."),
 ]
+TrackerOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--tracker", envvar="BENCH_TRACKER",
+        help="Also log every trial to mlflow, tensorboard or wandb (repeatable, or comma-separated; env BENCH_TRACKER); "
+        "off by default. mlflow: one run per study, a nested run per trial, in MLFLOW_TRACKING_URI or RESULTS/mlflow.db.",
+    ),
+]  # fmt: skip
 ResultsOption = Annotated[
     Path, typer.Option("--results", envvar="BENCH_RESULTS", help="Results folder (env BENCH_RESULTS).")
 ]
@@ -134,15 +158,20 @@ def _outside(plugin: Optional[list[str]], tasks_dir: Optional[list[Path]] = None
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """A BenchError, a full disk or a storage server gone becomes one line on stderr and exit code 2
-    (errors.user_line); anything else is a bug and keeps its traceback."""
+    (errors.user_line); a run that finished with cells lacking a result, one line per cell and exit
+    code 1 (errors.Unfinished); anything else is a bug and keeps its traceback."""
     try:
         yield
+    except Unfinished as err:
+        for line in err.lines:
+            typer.echo(line, err=True)
+        raise typer.Exit(UNFINISHED_EXIT) from None
     except Exception as err:
         line = user_line(err)
         if line is None:
             raise
         typer.echo(f"error: {line}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(BAD_INPUT_EXIT) from None
 
 
 @contextmanager
@@ -274,6 +303,7 @@ def run(
     precision: PrecisionOption = "32-true",
     storage: StorageOption = None,
     option: OptionsOption = None,
+    tracker: TrackerOption = None,
     results: ResultsOption = Path("results"),
     plugin: PluginOption = None,
     tasks_dir: TasksDirOption = None,
@@ -285,39 +315,64 @@ def run(
     """
     with _user_errors(), _interrupts(results, storage):
         from benchbench.sweep.config import SweepConfig, expand_matrix, parse_overrides
-        from benchbench.sweep.run import run_matrix
+        from benchbench.sweep.run import DONE, run_matrix
+        from benchbench.sweep.tracking import parse_trackers
 
         _outside(plugin, tasks_dir)
-        options = parse_overrides(option or [], flag="--option")
+        options, trackers = parse_overrides(option or [], flag="--option"), parse_trackers(tracker)
         cells, skipped = expand_matrix(task, model)
         configs = [
             SweepConfig(
                 task=t, model=m, budget=budget, trials=trials, max_epochs=max_epochs, timeout=timeout,
                 seed=seed, results=results, options=options, sampler=sampler.value, pruner=pruner.value,
                 top_k=top_k, seeds=_seeds(seeds), storage=storage, jobs=jobs, threads=threads, precision=precision,
-                seeds_target=target_detectable if seeds == "auto" else None, max_seeds=max_seeds,
+                seeds_target=target_detectable if seeds == "auto" else None, max_seeds=max_seeds, trackers=trackers,
             )
             for t, m in cells
         ]  # fmt: skip
         for t, m, why in skipped:
             typer.echo(f"skipping {t}/{m}: {why}", err=True)
-        failed = run_matrix(configs, show_progress=True)
+        with _leaderboards_written(results, storage):
+            outcomes = run_matrix(configs, show_progress=True)
         _after_run(results, storage, [c.task for c in configs])
-        if failed:
-            for t, m, why in failed:
-                typer.echo(f"failed {t}/{m}: {why}", err=True)
-            raise BenchError(f"{len(failed)} of {len(configs)} cells could not run (listed above); the others are saved")
+        unfinished = [o.line for o in outcomes if o.status != DONE]
+        if unfinished:
+            raise Unfinished(unfinished)
 
 
-def _after_run(results: Path, storage: Optional[str], tasks: list[str]) -> None:
-    """Refresh results/leaderboard.{csv,md,json} from the storage the run wrote (its journal, or
-    --storage) and print the leaderboard of the tasks just run."""
+@contextmanager
+def _leaderboards_written(results: Path, storage: Optional[str]) -> Iterator[None]:
+    """Refresh results/leaderboard.{csv,md,json} from the storage a run wrote (its journal, or
+    --storage) however the run ends, so that they always hold what finished; bad input (a
+    BenchError) wrote nothing, and nothing is written then either."""
+    from benchbench.errors import OutOfSpace
+
+    try:
+        yield
+    except BaseException as err:
+        if not isinstance(err, BenchError) or isinstance(err, OutOfSpace):
+            try:
+                _write_leaderboards(results, storage)
+            except Exception:  # the run's own error is the one to report
+                pass
+        raise
+    _write_leaderboards(results, storage)
+
+
+def _write_leaderboards(results: Path, storage: Optional[str]) -> None:
     from benchbench.analysis.leaderboard import collect
     from benchbench.render.leaderboard import write_leaderboards
 
     store = _store(results, storage)
-    if results.is_dir():
+    if results.is_dir() and store.exists:
         write_leaderboards(collect(store), results)
+
+
+def _after_run(results: Path, storage: Optional[str], tasks: list[str]) -> None:
+    """Print the leaderboard of the tasks just run (the files are written by _leaderboards_written)."""
+    store = _store(results, storage)
+    if not store.exists:  # no cell got as far as writing (their lines follow)
+        return
     for name in dict.fromkeys(tasks):
         _print_leaderboard(store, name)
 
@@ -344,7 +399,7 @@ def worker(
 def show(
     task: Annotated[str, typer.Option(help="Task spec name.", autocompletion=_complete_tasks)],
     model: Annotated[str, typer.Option(help="Model family.", autocompletion=_complete_models)],
-    budget: Annotated[str, typer.Option(help="Budget of the study (fixed: bench train runs).")] = "default",
+    budget: Annotated[str, typer.Option(help="Budget of the study (fixed-BUDGET: bench train runs at that budget's data).")] = "default",
     trial: Annotated[Optional[int], typer.Option(help="Trial number (default: the best trial).")] = None,
     evaluation: Annotated[bool, typer.Option("--eval", help="A trial of the final evaluation instead of the search.")] = False,
     storage: StorageOption = None,
@@ -378,6 +433,7 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed of weights, dropout and batch order.")] = 0,
     precision: PrecisionOption = "32-true",
     option: OptionsOption = None,
+    tracker: TrackerOption = None,
     results: ResultsOption = Path("results"),
     plugin: PluginOption = None,
     tasks_dir: TasksDirOption = None,
@@ -386,12 +442,14 @@ def train(
     with _user_errors(), _interrupts(results, None):
         from benchbench.sweep.config import FixedConfig, parse_overrides
         from benchbench.sweep.run import train_fixed
+        from benchbench.sweep.tracking import parse_trackers
 
         _outside(plugin, tasks_dir)
         options = parse_overrides(option or [], flag="--option")
         config = FixedConfig(
             task=task, model=model, budget=budget, max_epochs=max_epochs, seed=seed, results=results,
             options=options, preset=preset, overrides=parse_overrides(set_ or []), precision=precision,
+            trackers=parse_trackers(tracker),
         )  # fmt: skip
         _, result = train_fixed(config, show_progress=True)
         extra = "".join(f" · test {name} {value:.4g}" for name, value in result.test_extra.items())

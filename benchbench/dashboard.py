@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchbench.errors import BenchError
-from benchbench.store.storage import StorageSpec, no_results
+from benchbench.store.storage import StorageSpec
 
 __all__ = ["serve"]
 
@@ -19,7 +19,6 @@ def serve(store: StorageSpec, *, host: str = "127.0.0.1", port: int = 8080) -> N
         from optuna_dashboard import run_server
     except ImportError:
         raise BenchError("optuna-dashboard is not installed; pip install 'benchbench[dashboard]'") from None
-    if not store.exists:
-        raise BenchError(no_results(store.label))
+    store.require()
     print(f"optuna-dashboard on {store.label}: http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     run_server(store.open(), host=host, port=port)

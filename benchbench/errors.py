@@ -1,9 +1,16 @@
 """What a user sees as one line instead of a traceback: bad input (BenchError, exit code 2), faults
 of the machine (a full disk, a storage server gone) and interrupts (Ctrl-C, SIGTERM)."""
 
-__all__ = ["INTERRUPTED_EXIT", "BenchError", "Diverged", "Interrupted", "OutOfSpace", "no_space", "user_line"]
+__all__ = [
+    "BAD_INPUT_EXIT", "INTERRUPTED_EXIT", "UNFINISHED_EXIT", "BenchError", "Diverged", "Interrupted", "OutOfSpace",
+    "Unfinished", "no_space", "shown", "user_line",
+]  # fmt: skip
 
-INTERRUPTED_EXIT = 130  # the shell's exit code of a process stopped by SIGINT (Ctrl-C)
+# Exit codes, one meaning each (README, "Exit codes"; `bench --help`):
+#   0 every requested cell has a result
+UNFINISHED_EXIT = 1  # the run finished, but some cells have no result or were cut short (one line each)
+BAD_INPUT_EXIT = 2  # bad input: one line, nothing written
+INTERRUPTED_EXIT = 130  # the shell's exit code of a process stopped by SIGINT (Ctrl-C); 143 for SIGTERM
 
 
 class BenchError(Exception):
@@ -16,6 +23,16 @@ class BenchError(Exception):
 class OutOfSpace(BenchError):
     """The disk filled up during a trial: the trial was stopped and queued again. Not a fault of one
     cell of a matrix, so the whole run stops."""
+
+
+class Unfinished(Exception):
+    """The run finished, but some cells have no result or were cut short: not bad input (what
+    finished is saved), so exit code 1 with `lines`, one per such cell, each with its reason and the
+    command that continues it."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = list(lines)
 
 
 class Diverged(RuntimeError):
@@ -31,6 +48,18 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, study: str, trial: int | None, requeued: bool) -> None:
         super().__init__(study, trial)
         self.study, self.trial, self.requeued = study, trial, requeued
+
+
+_SHOWN = 60  # characters of a user's text echoed in an error line
+
+
+def shown(text: object) -> str:
+    """A user's text as an error line quotes it: repr'd, and cut to its start when long (a 100,000
+    character name is not echoed whole)."""
+    text = str(text)
+    if len(text) <= _SHOWN:
+        return repr(text)
+    return repr(text[:_SHOWN]) + f"… ({len(text):,} characters)"
 
 
 def user_line(err: BaseException) -> str | None:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from benchbench.errors import BenchError
+from benchbench.errors import BenchError, shown
 
 __all__ = ["NAME", "Registry", "first_line", "parse_names"]
 
@@ -61,7 +61,7 @@ class Registry(Generic[T]):
             del self._lazy[name]
             self._items[name] = obj
             return obj
-        raise BenchError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())}")
+        raise BenchError(f"unknown {self.kind} {shown(name)}; choose one of: {', '.join(self.names())}")
 
     def is_loaded(self, name: str) -> bool:
         """Whether `name` is registered and, if lazy, already loaded."""
@@ -80,13 +80,16 @@ class Registry(Generic[T]):
         return len(self.names())
 
 
+_EXAMPLES = {"--task": "adding,ptb"}  # the example of a malformed list, by flag (families otherwise)
+
+
 def parse_names(text: str | None, *, flag: str) -> list[str] | None:
     """A comma-separated list of names (`lstm,gru`), or None for no filter; BenchError when malformed
-    (an empty item, a space or a character no family name has)."""
+    (an empty item, a space or a character no task or family name has)."""
     if text is None:
         return None
     names = [name.strip() for name in text.split(",")]
     bad = next((name for name in names if not NAME.fullmatch(name)), None)
     if bad is not None:
-        raise BenchError(f"{flag} takes names separated by commas, e.g. lstm,gru; got {text!r}")
+        raise BenchError(f"{flag} takes names separated by commas, e.g. {_EXAMPLES.get(flag, 'lstm,gru')}; got {shown(text)}")
     return names

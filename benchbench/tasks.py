@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchbench import plugins
-from benchbench.errors import BenchError
+from benchbench.errors import BenchError, shown
 from benchbench.registry import NAME
 from benchbench.space import Param, parse_space
 
@@ -136,13 +136,13 @@ class Task:
 
     def budget(self, name: str) -> Budget:
         if name not in self.budgets:
-            raise BenchError(f"task {self.name!r} has no budget {name!r}; choose one of: {', '.join(self.budgets)}")
+            raise BenchError(f"task {self.name!r} has no budget {shown(name)}; choose one of: {', '.join(self.budgets)}")
         return self.budgets[name]
 
     def preset(self, name: str) -> dict[str, Any]:
         if name not in self.presets:
             choices = ", ".join(self.presets) or "none"
-            raise BenchError(f"task {self.name!r} has no preset {name!r}; choose one of: {choices}")
+            raise BenchError(f"task {self.name!r} has no preset {shown(name)}; choose one of: {choices}")
         return self.presets[name]
 
     def search_space(self, family: str, budget: str | None = None) -> dict[str, Param]:
@@ -175,7 +175,45 @@ class Task:
         missing = [key for key in required if key not in spec and key not in (options or {})]
         if missing:
             raise BenchError(f"{self.source or self.name}: [dataset] needs {missing[0]} = ..., an option of dataset {self.dataset!r} (its options: {', '.join(accepted)})")
-        return load(**{**spec, **(options or {})})
+        merged = {**spec, **(options or {})}
+        _check_split_seeds(self.name, merged.get("seeds"))
+        try:
+            return load(**merged)
+        except MemoryError:
+            raise _too_big(self.name, budget, options) from None
+        except RuntimeError as err:  # torch's allocator: "can't allocate memory", "out of memory"
+            if "allocate" not in str(err) and "out of memory" not in str(err):
+                raise
+            raise _too_big(self.name, budget, options) from None
+
+
+def _too_big(task: str, budget: str, options: dict[str, Any] | None) -> BenchError:
+    changed = ", ".join(f"{k}={v}" for k, v in (options or {}).items())
+    return BenchError(
+        f"the data of task {task!r} at budget {budget!r}{' with ' + changed if changed else ''} does not fit in memory; "
+        "choose smaller sizes"
+    )
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _check_split_seeds(task: str, seeds: Any) -> None:
+    """Splits generated from seeds must each have their own: two splits with one seed are the same
+    data, and a configuration chosen on validation would then be chosen on the test set."""
+    if not isinstance(seeds, dict):
+        return
+    by_seed: dict[Any, list[str]] = {}
+    for split, seed in seeds.items():
+        by_seed.setdefault(seed, []).append(split)
+    shared = next((splits for splits in by_seed.values() if len(splits) > 1), None)
+    if shared is not None:
+        raise BenchError(
+            f"task {task!r}: the {_and(shared)} seeds are all {seeds[shared[0]]!r}, which makes those splits the same "
+            "data (the configuration would be chosen on the test set); give each split its own seed, "
+            "e.g. --option 'seeds={train=1,val=2,test=3}'"
+        )
 
 
 _KEYS = {
@@ -381,7 +419,7 @@ def load_task(name: str) -> Task:
     if path is None:
         path = _outside().get(name)
     if path is None:
-        raise BenchError(f"unknown task {name!r}; choose one of: {', '.join(task_names())} (or give a spec's path, or csv:FILE)")
+        raise BenchError(f"unknown task {shown(name)}; choose one of: {', '.join(task_names())} (or give a spec's path, or csv:FILE)")
     try:
         mtime = path.stat().st_mtime_ns
     except OSError as err:

@@ -369,6 +369,7 @@ def fit_and_test(
     log_name: str = "",
     log_version: str = "",
     precision: str = DEFAULT_PRECISION,
+    loggers: list[Any] = (),
 ) -> RunResult:
     """Train one configuration, select its best validation epoch, and evaluate that on test, in
     `precision` (device.PRECISIONS). The trial's device memory is released when it ends, however it
@@ -377,13 +378,15 @@ def fit_and_test(
     try:
         return _fit_and_test(
             task, family, hparams, data=data, max_epochs=max_epochs, seed=seed, callbacks=callbacks,
-            log_dir=log_dir, log_name=log_name, log_version=log_version, precision=precision,
+            log_dir=log_dir, log_name=log_name, log_version=log_version, precision=precision, loggers=loggers,
         )  # fmt: skip
     finally:
         release_memory()
 
 
-def _fit_and_test(task, family, hparams, *, data, max_epochs, seed, callbacks, log_dir, log_name, log_version, precision) -> RunResult:  # noqa: PLR0913
+def _fit_and_test(  # noqa: PLR0913
+    task, family, hparams, *, data, max_epochs, seed, callbacks, log_dir, log_name, log_version, precision, loggers
+) -> RunResult:
     quiet_lightning()
     start = time.perf_counter()
     pl.seed_everything(seed, workers=True, verbose=False)
@@ -400,6 +403,8 @@ def _fit_and_test(task, family, hparams, *, data, max_epochs, seed, callbacks, l
         from lightning.pytorch.loggers import CSVLogger
 
         logger = CSVLogger(save_dir=log_dir, name=log_name, version=log_version)
+    if loggers:  # trackers' loggers (sweep/tracking.py) beside the CSV log
+        logger = [*([logger] if logger else []), *loggers]
     trainer = pl.Trainer(
         accelerator="auto",
         devices=1,

@@ -122,7 +122,7 @@ def test_rerun_command_reproduces_the_trial(swept, tmp_path):
     assert words[:2] == ["bench", "train"]
     out = bench(*words[1:], "--results", tmp_path)
     assert out.exit_code == 0, out.output
-    (rerun,) = _trials(tmp_path, "adding/lstm/fixed")
+    (rerun,) = _trials(tmp_path, "adding/lstm/fixed-smoke")
     assert rerun.user_attrs["test"] == pytest.approx(trial.user_attrs["test"], rel=1e-5)
     assert rerun.value == pytest.approx(trial.value, rel=1e-5)
 
@@ -174,9 +174,10 @@ def test_results_folder_from_environment(swept, monkeypatch):
 
 
 def test_empty_results_folder(results):
-    out = bench("leaderboard", "--results", results)
-    assert out.exit_code == 0 and "no results" in out.stdout
-    assert json.loads(bench("leaderboard", "--results", results, "--format", "json").stdout) == []
+    out = runner.invoke(app, ["leaderboard", "--results", str(results)])
+    assert out.exit_code == 2 and out.stderr.startswith(f"error: no results in {results}") and out.stdout == ""
+    as_json = runner.invoke(app, ["leaderboard", "--results", str(results), "--format", "json"])
+    assert as_json.exit_code == 2 and as_json.stdout == ""
     assert not results.exists()  # reading never creates anything
 
 

@@ -752,8 +752,8 @@ def test_ctrl_c_of_bench_train_says_the_trial_was_stopped(tmp_path):
     command = ["train", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--max-epochs", "200", "--results", str(results)]
     code, output, seconds = _ctrl_c_in_a_terminal(command, after=b"trial 0 \xc2\xb7 val")
     assert code == 130 and seconds < 10 and "Traceback" not in output, output[-2000:]
-    assert "interrupted: adding/lstm/fixed trial 0 was stopped and recorded as failed; run the command again to train it" in output
-    assert [t.state.name for t in _trials(results, "adding/lstm/fixed")] == ["FAIL"]
+    assert "interrupted: adding/lstm/fixed-smoke trial 0 was stopped and recorded as failed; run the command again to train it" in output
+    assert [t.state.name for t in _trials(results, "adding/lstm/fixed-smoke")] == ["FAIL"]
 
 
 def test_bench_run_on_an_emptied_journal_starts_the_plan_again(copy_of_finished):

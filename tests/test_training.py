@@ -61,8 +61,8 @@ def test_bench_train_with_preset_and_overrides(tmp_path):
     assert "ptb/lstm: val" in out.stdout and "2 epochs" in out.stdout
     rows = json.loads(runner.invoke(app, ["leaderboard", "--results", str(results), "--format", "json"]).stdout)
     (row,) = [r for r in rows if r["kind"] == "model"]
-    assert [(r["model"], r["budget"]) for r in rows if r["kind"] == "baseline"] == [("unigram", "fixed")]
-    assert row["budget"] == "fixed" and row["model"] == "lstm" and row["baseline_label"] == "unigram"
+    assert [(r["model"], r["budget"]) for r in rows if r["kind"] == "baseline"] == [("unigram", "fixed-smoke")]
+    assert row["budget"] == "fixed-smoke" and row["model"] == "lstm" and row["baseline_label"] == "unigram"
     assert row["hyperparams"]["hidden_size"] == 12 and row["hyperparams"]["optimizer"] == "sgd"
     assert row["hyperparams"]["lr"] == 20.0 and math.isfinite(row["test"])
 

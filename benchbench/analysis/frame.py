@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from benchbench.errors import BenchError
+from benchbench.errors import BenchError, shown
 from benchbench.stats import is_finite
 from benchbench.store.names import Kind, kind_of, task_label
 from benchbench.store.storage import StorageSpec
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
-__all__ = ["TRIAL_COLUMNS", "ResultSet", "StudyRecord", "matches", "read", "seed_trials"]
+__all__ = ["TRIAL_COLUMNS", "ResultSet", "StudyRecord", "known_names", "matches", "read", "seed_trials"]
 
 REQUIRED = ("task", "model", "budget", "metric", "direction")  # study attributes a result cannot do without
 TRIAL_COLUMNS = [
@@ -126,6 +126,14 @@ def seed_trials(evals: list[FrozenTrial], best: int) -> list[FrozenTrial]:
     ]
 
 
+def known_names() -> dict[str, list[str]]:
+    """The registered task and family names, for `find_study` to refuse unknown ones."""
+    from benchbench.models import MODELS
+    from benchbench.tasks import task_names
+
+    return {"known_tasks": task_names(), "known_models": MODELS.names()}
+
+
 def matches(label: str, tasks: Sequence[str] | None) -> bool:
     """A task name matches every variant of it (`electricity` matches `electricity[horizon=24]`)."""
     return tasks is None or any(label == t or label.startswith(f"{t}[") for t in tasks)
@@ -141,10 +149,9 @@ def read(
     """The benchbench studies of a storage whose task and family match `task` and `model` (a name or a
     list of names; naive baselines are kept whatever `model` says). With `strict`, a name that matches
     no result while the storage holds some is a BenchError listing the names it has (a typo, not an
-    empty leaderboard). A storage with nothing to read gives an empty ResultSet."""
-    store = StorageSpec.of(where)
-    if not store.exists:
-        return ResultSet(store, [])
+    empty leaderboard). A storage with nothing to read (no results folder, or no journal in it) is a
+    BenchError, the same line for every reader (StorageSpec.require)."""
+    store = StorageSpec.of(where).require()
     tasks = [task] if isinstance(task, str) else task
     models = [model] if isinstance(model, str) else model
     storage = store.open()
@@ -167,10 +174,10 @@ def read(
     if strict and found_tasks:
         for name in tasks or ():
             if not any(matches(label, [name]) for label in found_tasks):
-                raise BenchError(f"no results of task {name!r} in {store.label}; tasks with results: {', '.join(sorted(found_tasks))}")
+                raise BenchError(f"no results of task {shown(name)} in {store.label}; tasks with results: {', '.join(sorted(found_tasks))}")
         for name in models or ():
             if name not in found_models:
-                raise BenchError(f"no results of family {name!r} in {store.label}; families with results: {', '.join(sorted(found_models))}")
+                raise BenchError(f"no results of family {shown(name)} in {store.label}; families with results: {', '.join(sorted(found_models))}")
     studies = [
         StudyRecord(s.study_name, kind, label, s.user_attrs, storage.get_all_trials(storage.get_study_id_from_name(s.study_name), deepcopy=False))
         for s, kind, label in kept

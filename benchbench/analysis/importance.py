@@ -17,8 +17,9 @@ import math
 from typing import TYPE_CHECKING
 
 from benchbench.errors import BenchError
+from benchbench.analysis.frame import known_names
 from benchbench.store.names import find_study
-from benchbench.store.storage import StorageSpec, no_results
+from benchbench.store.storage import StorageSpec
 
 if TYPE_CHECKING:
     import optuna
@@ -57,17 +58,16 @@ def param_importances(study: optuna.Study) -> dict[str, float]:
     try:
         return get_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0), params=varied)
     except (ValueError, RuntimeError) as err:  # e.g. a search space that changed between runs of the study
-        raise BenchError(f"cannot rank the hyperparameters of {name}: {err}") from None
+        words = " ".join(str(err).split())  # Optuna's text may list every pair of distributions: its start
+        raise BenchError(f"cannot rank the hyperparameters of {name}: {words if len(words) <= 120 else words[:120] + '…'}") from None
 
 
 def study_importances(store: StorageSpec, *, task: str, model: str, budget: str = "default") -> tuple[str, dict[str, float]]:
     """Find the study of `model` on `task` at `budget`; returns its name and hyperparameter importances."""
     import optuna
 
-    if not store.exists:
-        raise BenchError(no_results(store.label))
-    storage = store.open()
+    storage = store.require().open()
     names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
-    name = find_study(names, task, model, budget, where=store.label)
+    name = find_study(names, task, model, budget, where=store.label, **known_names())
     study = optuna.load_study(study_name=name, storage=storage)
     return name, param_importances(study)

@@ -44,7 +44,8 @@ SIGNIFICANCE = 0.05  # p below this: significantly different from the best famil
 COLUMNS = [
     "task", "budget", "kind", "rank", "model", "metric", "direction", "units",
     "val", "test", "test_mean", "test_std", "test_ci_low", "test_ci_high", "test_ci_scale", "n_seeds", "p_value",
-    "same_as_best", "test_extra", "params", "trials", "complete", "pruned", "failed", "wall_time", "best_trial", "hyperparams",
+    "same_as_best", "test_extra", "params", "trials", "complete", "pruned", "failed", "cut_short", "wall_time", "best_trial",
+    "hyperparams",
     "baseline", "baseline_label", "beats_baseline", "tolerance",
 ]  # fmt: skip
 MODEL, BASELINE = "model", "baseline"  # row kinds: a family's result, a naive baseline's
@@ -100,6 +101,7 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
         "complete": sum(t.state == TrialState.COMPLETE for t in counted),
         "pruned": sum(t.state == TrialState.PRUNED for t in counted),
         "failed": sum(t.state == TrialState.FAIL for t in counted),
+        "cut_short": attrs.get("cut_short"),  # why the search stopped short of its plan, or None
         "wall_time": _seconds(trials) + _seconds(evals),  # everything this row cost, retraining included
         "baseline": None, "baseline_label": "", "beats_baseline": None,
         "tolerance": attrs.get("tolerance"),
@@ -144,7 +146,7 @@ def _baseline_rows(attrs: dict[str, Any], trials: list[FrozenTrial]) -> list[dic
         rows.append({
             "task": task_label(attrs.get("task"), attrs.get("task_options")), "budget": attrs.get("budget"),
             "kind": BASELINE, "model": name, "metric": attrs.get("metric"), "direction": attrs.get("direction"),
-            "units": attrs.get("units", ""), "trials": 0, "complete": 0, "pruned": 0, "failed": 0,
+            "units": attrs.get("units", ""), "trials": 0, "complete": 0, "pruned": 0, "failed": 0, "cut_short": None,
             "wall_time": t.user_attrs.get("wall_time", 0.0), "baseline": None, "baseline_label": "",
             "beats_baseline": None, "tolerance": attrs.get("tolerance"), "val": t.value, "test": test,
             "test_mean": test, "test_std": None, "test_ci_low": None, "test_ci_high": None, "test_ci_scale": None,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchbench.errors import BenchError
+from benchbench.analysis.frame import known_names
 from benchbench.store.names import eval_study_name, find_study
 from benchbench.store.storage import StorageSpec
 from benchbench.store.trials import best_trial, counted_trials
@@ -23,6 +24,17 @@ class TrialRecord:
     params: dict[str, Any]  # what Optuna sampled (names as searched, e.g. 1-momentum)
     started: str | None
     finished: str | None
+    rerun: str | None = None  # the command that trains it again, with this results folder
+
+
+def _rerun(command: str | None, store: StorageSpec) -> str | None:
+    """The recorded command, with --results where the results folder is not the default one."""
+    import shlex
+    from pathlib import Path
+
+    if not command or store.url is not None or store.results == Path("results"):
+        return command
+    return f"{command} --results {shlex.quote(str(store.results))}"
 
 
 def trial_record(
@@ -32,9 +44,9 @@ def trial_record(
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = store.open()
+    storage = store.require().open()
     names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
-    search = find_study(names, task, model, budget, where=store.label)
+    search = find_study(names, task, model, budget, where=store.label, **known_names())
     name = eval_study_name(search) if evaluation else search
     if name not in names:
         raise BenchError(f"study {search!r} has no final evaluation yet; rerun its `bench run` to make one")
@@ -55,4 +67,5 @@ def trial_record(
         params=dict(trial.params),
         started=trial.datetime_start.isoformat(timespec="seconds") if trial.datetime_start else None,
         finished=trial.datetime_complete.isoformat(timespec="seconds") if trial.datetime_complete else None,
+        rerun=_rerun(trial.user_attrs.get("command"), store),
     )  # fmt: skip

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import TensorDataset
 
-from benchbench.data.registry import DATASETS, Splits
+from benchbench.data.registry import DATASETS, Splits, check_fits
 from benchbench.errors import BenchError
 
 __all__ = ["adding", "adding_problem"]
@@ -42,4 +42,7 @@ def adding(
 ) -> Splits:
     """Train/val/test sets of the adding problem, each generated from its own fixed seed."""
     sizes = {"train": train_size, "val": val_size, "test": test_size}
+    if all(isinstance(n, int) and n > 0 for n in sizes.values()) and isinstance(seq_len, int) and seq_len > 0:
+        # (n, T, 2) inputs plus the (n, T) values and markers they are stacked from, in float32
+        check_fits(sum(sizes.values()) * seq_len * 4 * 4, f"the adding problem with seq_len={seq_len}", smaller="seq_len or split sizes")
     return Splits(**{split: TensorDataset(*adding_problem(n, seq_len, seed=seeds[split])) for split, n in sizes.items()})

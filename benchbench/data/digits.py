@@ -33,7 +33,7 @@ from functools import cache
 import torch
 from torch.utils.data import TensorDataset
 
-from benchbench.data.registry import DATASETS, Splits
+from benchbench.data.registry import DATASETS, Splits, check_fits
 from benchbench.errors import BenchError
 
 __all__ = ["DIGIT_POOLS", "digit_images", "moving_digits", "moving_digits_sequences"]
@@ -122,6 +122,8 @@ def moving_digits(
             f"moving-digits: input_frames and output_frames must be positive, got {input_frames}, {output_frames}"
         )
     sizes = {"train": train_size, "val": val_size, "test": test_size}
+    # the video, its inputs copy and its targets, in float32
+    check_fits(sum(sizes.values()) * (input_frames + output_frames) * frame_size**2 * 4 * 3, "moving digits", smaller="frame_size, frame count or split sizes")
     sets = {}
     for split, n in sizes.items():
         video, _ = moving_digits_sequences(

@@ -5,7 +5,9 @@ A file is named by its path under a data folder (the layout of the verified copi
 (`$XDG_CACHE_HOME/benchbench`, by default `~/.cache/benchbench`), checks its sha256 and returns its
 path. A file found nowhere is downloaded into the cache, never into `$BENCH_DATA_DIR`: into a
 temporary file in the same folder, renamed into place only once its checksum matches, so a failed or
-corrupted download leaves nothing behind.
+corrupted download leaves nothing behind, not even the cache folders made for it. A file that could
+not be downloaded is not tried again in the same process: every cell of a matrix that needs it gets
+the same one-line answer at once.
 
 A URL with a fragment names a member of an archive: `https://host/SST-2.zip#SST-2/train.tsv` downloads
 the zip (or tar, tar.gz, tgz) and keeps only `SST-2/train.tsv`. The fragment is never sent to the
@@ -70,11 +72,15 @@ def _cache_dir() -> Path:
     return root / "benchbench"
 
 
+_FAILED: dict[tuple[str, str], BenchError] = {}  # (file, cache folder) -> why it could not be downloaded, this process
+
+
 def fetch(remote: RemoteFile) -> Path:
     """The local path of `remote`, checked against its sha256; downloaded into the cache if missing.
 
     Raises `BenchError` (one line) when a found or downloaded file has the wrong checksum, or when the
-    file is missing and cannot be downloaded (the message says where to put it).
+    file is missing and cannot be downloaded (the message says where to put it). A download that
+    failed is not attempted again by this process.
     """
     dirs = data_dirs()
     for folder in dirs:
@@ -82,7 +88,14 @@ def fetch(remote: RemoteFile) -> Path:
         if candidate.is_file():
             _verify(candidate, remote.sha256)
             return candidate
-    return _download(remote, dirs[-1] / remote.path, searched=dirs)
+    key = (remote.path, str(dirs[-1]))
+    if key in _FAILED:
+        raise _FAILED[key]
+    try:
+        return _download(remote, dirs[-1] / remote.path)
+    except BenchError as err:
+        _FAILED[key] = err
+        raise
 
 
 def _sha256(path: Path) -> str:
@@ -99,9 +112,8 @@ def _verify(path: Path, expected: str) -> None:
         )
 
 
-def _download(remote: RemoteFile, target: Path, *, searched: list[Path]) -> Path:
-    failures: list[str] = []  # one short reason per URL
-    mismatch: str | None = None
+def _download(remote: RemoteFile, target: Path) -> Path:
+    made = [p for p in (target.parent, *target.parent.parents) if not p.exists()]  # removed again if nothing is saved
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -109,6 +121,20 @@ def _download(remote: RemoteFile, target: Path, *, searched: list[Path]) -> Path
             f"cannot create the data cache folder {target.parent} ({exc.strerror}); "
             f"set XDG_CACHE_HOME to a writable folder, or set BENCH_DATA_DIR to a folder holding {remote.path}"
         ) from None
+    try:
+        return _try_urls(remote, target)
+    finally:
+        if not target.is_file():
+            for folder in made:  # deepest first; a folder something else wrote into stays
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+
+
+def _try_urls(remote: RemoteFile, target: Path) -> Path:
+    failures: list[str] = []  # one short reason per URL
+    mismatch: str | None = None
     for url in remote.urls:
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
         tmp, saved = Path(tmp_name), False
@@ -131,11 +157,11 @@ def _download(remote: RemoteFile, target: Path, *, searched: list[Path]) -> Path
                 tmp.unlink(missing_ok=True)
     if mismatch is not None:
         raise BenchError(mismatch)
-    where = " or ".join(str(folder / remote.path) for folder in searched)
+    tried = failures[0] if failures else "no URL"
+    more = f" (and {len(failures) - 1} mirror{'s' if len(failures) > 2 else ''})" if len(failures) > 1 else ""
     raise BenchError(
-        f"{remote.path} is not in {where} and could not be downloaded ({'; '.join(failures) or 'no URL'}); "
-        f"download it, check its sha256 is {remote.sha256}, and put it at {target}, "
-        f"or set BENCH_DATA_DIR to a folder holding {remote.path}"
+        f"{remote.path} could not be downloaded from {tried}{more}; put the file at {target} "
+        f"(or at {remote.path} under $BENCH_DATA_DIR)"
     )
 
 

@@ -10,7 +10,33 @@ import torch
 
 from benchbench.registry import Registry
 
-__all__ = ["DATASETS", "Sequences", "Splits"]
+__all__ = ["DATASETS", "Sequences", "Splits", "available_memory", "check_fits"]
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this machine can still give (Linux's MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_fits(nbytes: int, what: str, *, smaller: str) -> None:
+    """Refuse, in one line, data whose tensors would take more memory than this machine has free:
+    `what` names the data, `smaller` the options that make it smaller."""
+    from benchbench.errors import BenchError
+
+    free = available_memory()
+    if free is not None and nbytes > 0.8 * free:
+        raise BenchError(
+            f"{what} would take {nbytes / 2**30:,.1f} GiB, more than the {free / 2**30:,.1f} GiB of memory free here; "
+            f"choose a smaller {smaller}"
+        )
+
 
 
 class Sequences(Sequence):

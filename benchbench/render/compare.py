@@ -21,6 +21,7 @@ from benchbench.errors import BenchError
 from benchbench.render.text import (
     arrow,
     better,
+    count,
     fmt,
     metric_label,
     p_text,
@@ -40,8 +41,8 @@ def friedman_line(test: pd.Series | dict) -> str:
     if not is_missing(test["friedman_p"]):
         line = (
             f"Iman–Davenport F={test['iman_davenport_statistic']:.3g}, p={p_text(test['iman_davenport_p'])} (decides); "
-            f"Friedman χ²={test['friedman_statistic']:.3g}, p={p_text(test['friedman_p'])}; over {test['n_tasks']} tasks × "
-            f"{test['n_families']} families"
+            f"Friedman χ²={test['friedman_statistic']:.3g}, p={p_text(test['friedman_p'])}; over {count(test['n_tasks'], 'task')} × "
+            f"{count(test['n_families'], 'family', 'families')}"
         )
         if not is_missing(test["critical_difference"]):
             return line + f"; Nemenyi critical difference {test['critical_difference']:.3g} (α={ALPHA})"
@@ -106,7 +107,7 @@ def _rich_across(comparison: Comparison, budget: str, test: pd.Series) -> list:
     out: list = []
     ranks = comparison.ranks[comparison.ranks["budget"] == budget]
     tasks = ", ".join(test["tasks"])
-    t = _table(f"across tasks · budget {budget} · {test['n_tasks']} tasks: {tasks}", ["model"], ["avg rank"],
+    t = _table(f"across tasks · budget {budget} · {count(test['n_tasks'], 'task')}: {tasks}", ["model"], ["avg rank"],
               "rank on each task")  # fmt: skip
     for _, r in ranks.iterrows():
         each = " · ".join(f"{task} {v:g}" for task, v in r["task_ranks"].items())
@@ -181,7 +182,7 @@ def _markdown(comparison: Comparison, view: str) -> str:
     for budget in sorted(set(comparison.tests["budget"])):
         test = comparison.tests[comparison.tests["budget"] == budget].iloc[0]
         if view == "across":
-            lines += [f"### Across tasks · budget {budget} · {test['n_tasks']} tasks: {', '.join(test['tasks'])}", ""]
+            lines += [f"### Across tasks · budget {budget} · {count(test['n_tasks'], 'task')}: {', '.join(test['tasks'])}", ""]
             ranks = comparison.ranks[comparison.ranks["budget"] == budget]
             tasks = list(test["tasks"])
             lines += table(

@@ -22,7 +22,7 @@ from benchbench.render.text import (
     references,
 )
 from benchbench.stats import is_missing
-from benchbench.store.names import Kind
+from benchbench.store.names import is_fixed_label
 
 __all__ = ["DISPLAY", "FORMATS", "LEGEND", "PUBLISHED", "display", "render", "write_leaderboards"]
 
@@ -92,6 +92,8 @@ LEGEND = (
     "naive rows are fitted on train and scored by the same metric code"
 )
 
+CUT_SHORT_MARK = "(cut short)"  # after a family whose search stopped before its planned trials
+CUT_SHORT_NOTE = f"{CUT_SHORT_MARK}: the search stopped before its planned trials (--timeout); the same command without it finishes it"
 PUBLISHED = "published"  # the kind of a display row holding a published reference figure
 # The display frame's text columns, in order; `test <extra>` columns follow `vs naive` where a task has extra metrics.
 DISPLAY = [
@@ -123,8 +125,9 @@ def display(frame: pd.DataFrame) -> pd.DataFrame:
                 )  # fmt: skip
             else:
                 cells.update(
-                    style="best" if _first(row) else "below" if row["beats_baseline"] is False else "",
-                    model=row["model"], test=_test(row), seeds=fmt(row["n_seeds"], "d"),
+                    # green only for a best family that also clears the naive baseline; red where it does not
+                    style="below" if row["beats_baseline"] is False else "best" if _first(row) else "",
+                    model=row["model"] + (f" {CUT_SHORT_MARK}" if row.get("cut_short") else ""), test=_test(row), seeds=fmt(row["n_seeds"], "d"),
                     params=fmt(row["params"], ",d"), time=f"{row['wall_time']:.0f}s",
                     hyperparameters=_hparams(row["hyperparams"]),
                     **{"#": fmt(row["rank"], "d"), "95% CI": _ci(row), "vs best": _versus_best(row),
@@ -147,11 +150,12 @@ def display(frame: pd.DataFrame) -> pd.DataFrame:
 
 # The table's columns: (display column, justify, keep, priority). A terminal too narrow for all of them
 # leaves out the lowest priority first (console.fit): the wall time and parameter count, then the seeds
-# and trial counts, and keeps the rank, the name, the test figure and the verdicts.
+# and trial counts, and keeps the rank, the name, the test figure and the verdicts, the significance
+# against the best family (vs best) longest of them.
 _RICH = [
     ("#", "right", True, 0), ("model", "left", True, 0), ("val", "right", False, 4), ("test", "right", True, 0),
-    ("95% CI", "right", False, 6), ("seeds", "right", False, 2), ("vs best", "left", False, 7),
-    ("vs naive", "left", False, 8), ("params", "right", False, 1), ("trials c/p/f", "right", False, 3),
+    ("95% CI", "right", False, 6), ("seeds", "right", False, 2), ("vs best", "left", False, 8),
+    ("vs naive", "left", False, 7), ("params", "right", False, 1), ("trials c/p/f", "right", False, 3),
     ("time", "right", False, 0),
 ]  # fmt: skip
 _HPARAMS_MIN = 40  # a hyperparameters column narrower than this goes into the caption instead
@@ -172,7 +176,7 @@ def _rich_tables(frame: pd.DataFrame, width: int):
     for (task, budget), group in text.groupby(["task", "budget"], sort=True):
         first = frame[(frame["task"] == task) & (frame["budget"] == budget)].iloc[0]
         label = metric_label(first["metric"], first["units"])
-        setting = "fixed configurations (bench train)" if budget == Kind.FIXED else f"budget {budget}"
+        setting = f"fixed configurations (bench train), {budget}" if is_fixed_label(budget) else f"budget {budget}"
         extras = [(f"test {metric_label(m, '')}", "right", False, 5) for m in first["test_extra"]]
         specs = _RICH[:8] + extras + _RICH[8:]
         headers = {"val": f"val {label}", "test": f"test {label}"}
@@ -204,6 +208,8 @@ def _rich_tables(frame: pd.DataFrame, width: int):
             cells = [escape(columns[i].cells[n]) for i in keep]
             table.add_row(*cells, *note, style=_STYLES[row["style"]], end_section=last_model)
         lines = [LEGEND]
+        if group["model"].str.endswith(CUT_SHORT_MARK).any():
+            lines.append(CUT_SHORT_NOTE)
         if left_out:
             needs = natural + _GAP * (len(columns) - 1)
             lines.append(
@@ -243,7 +249,8 @@ def _markdown(frame: pd.DataFrame) -> str:
     text = text.map(lambda cell: cell.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " "))
     if text.empty:
         return "| " + " | ".join(text.columns) + " |\n|" + "---|" * len(text.columns) + "\n"
-    return text.to_markdown(index=False, disable_numparse=True) + "\n\n" + LEGEND + ".\n"
+    note = f" {CUT_SHORT_NOTE}." if text["model"].str.endswith(CUT_SHORT_MARK).any() else ""
+    return text.to_markdown(index=False, disable_numparse=True) + "\n\n" + LEGEND + "." + note + "\n"
 
 
 def render(frame: pd.DataFrame, fmt: str, *, width: int = 120) -> str | list:

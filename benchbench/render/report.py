@@ -28,8 +28,9 @@ from benchbench.analysis.frame import ResultSet
 from benchbench.analysis.leaderboard import BASELINE, MODEL, leaderboard
 from benchbench.atomic import write_text_atomic
 from benchbench.errors import BenchError
-from benchbench.render.text import better, metric_label
+from benchbench.render.text import better, count, metric_label
 from benchbench.stats import is_missing
+from benchbench.store.names import is_fixed_label
 from benchbench.store.storage import no_results
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ table.leaderboard tr.below td { color: #cf222e; }
 .comparison { max-width: 900px; }
 .cd-diagram svg { max-width: 100%; height: auto; }
 p.note { color: #59636e; font-style: italic; }
+details.task > summary { cursor: pointer; } details.task > summary h2 { display: inline-block; margin: 1.2rem 0 .4rem; }
+details.task[open] > summary h2 { margin-top: 2.5rem; }
 """
 
 
@@ -95,26 +98,76 @@ def _note(text: str) -> str:
 
 
 class _Figures:
-    """Turns plotly figures into HTML snippets that draw with the page's one copy of plotly.js."""
+    """Turns plotly figures into HTML snippets that draw with the page's one copy of plotly.js, lazily:
+    each figure is its JSON (without the template, which the page holds once) beside an empty div,
+    drawn when it comes near the screen (an open section scrolled to), so a page of hundreds of
+    figures opens at once and grows by each figure's data alone."""
 
     def __init__(self) -> None:
         self.count = 0
         self.importances: dict[str, Any] = {}  # study name -> fANOVA importances or why not (_fanova)
 
-    def html(self, fig: go.Figure, div_id: str) -> str:
-        fig.update_layout(
-            template="plotly_white", height=_HEIGHT, title_text="", margin={"l": 60, "r": 20, "t": 30, "b": 50}
-        )
-        snippet = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=_PLOTLY_CONFIG)
+    def html(self, fig: go.Figure, div_id: str, *, height: int = _HEIGHT) -> str:
+        import json
+
+        from plotly.utils import PlotlyJSONEncoder
+
+        fig.update_layout(height=height, title_text="", margin={"l": 60, "r": 20, "t": 30, "b": 50})
+        spec = fig.to_plotly_json()
+        spec["layout"].pop("template", None)  # the page's one copy (library) is used instead
+        payload = json.dumps(spec, cls=PlotlyJSONEncoder, separators=(",", ":")).replace("</", "<\\/")
         self.count += 1
-        return f'<div class="figure">{snippet}</div>'
+        return (
+            f'<div class="figure"><div class="plotly-graph-div lazy" id="{div_id}" style="height:{height}px"></div>'
+            f'<script type="application/json" data-figure="{div_id}">{payload}</script></div>'
+        )
 
     def library(self) -> str:
-        """plotly.js itself, inline, for the page's head: with it there once, before any figure, every
-        figure draws wherever it sits in the page and nothing is fetched from the network."""
-        from plotly.offline import get_plotlyjs
+        """plotly.js itself, inline, for the page's head, with the one template every figure uses and
+        the script that draws each figure when it comes near the screen: nothing is fetched from
+        the network."""
+        import json
 
-        return f'<script type="text/javascript">{get_plotlyjs()}</script>' if self.count else ""
+        import plotly.io as pio
+        from plotly.offline import get_plotlyjs
+        from plotly.utils import PlotlyJSONEncoder
+
+        if not self.count:
+            return ""
+        template = json.dumps(pio.templates["plotly_white"].to_plotly_json(), cls=PlotlyJSONEncoder, separators=(",", ":"))
+        config = json.dumps(_PLOTLY_CONFIG)
+        return (
+            f'<script type="text/javascript">{get_plotlyjs()}</script>'
+            f"<script>const BENCH_TEMPLATE={template}, BENCH_CONFIG={config};{_DRAW_JS}</script>"
+        )
+
+
+# Draws a figure when it nears the screen (IntersectionObserver; a closed <details> shows nothing, so
+# its figures wait until it is opened), opens the section a link or the address's #anchor points into.
+_DRAW_JS = """
+function benchDraw(div) {
+  if (div.dataset.drawn) return;
+  div.dataset.drawn = "1";
+  const spec = JSON.parse(document.querySelector('script[data-figure="' + div.id + '"]').textContent);
+  spec.layout.template = BENCH_TEMPLATE;
+  Plotly.newPlot(div, spec.data, spec.layout, BENCH_CONFIG);
+}
+function benchOpen(id) {
+  let node = document.getElementById(id);
+  while (node) { if (node.tagName === "DETAILS") node.open = true; node = node.parentElement; }
+}
+document.addEventListener("DOMContentLoaded", () => {
+  const seen = new IntersectionObserver((entries) => entries.forEach((e) => {
+    if (e.isIntersecting) { seen.unobserve(e.target); benchDraw(e.target); }
+  }), {rootMargin: "600px"});
+  document.querySelectorAll("div.plotly-graph-div.lazy").forEach((div) => seen.observe(div));
+  document.querySelectorAll('a[href^="#"]').forEach((a) => a.addEventListener("click", () => benchOpen(a.getAttribute("href").slice(1))));
+  if (location.hash) benchOpen(location.hash.slice(1));
+  const all = (open) => document.querySelectorAll("details.task").forEach((d) => { d.open = open; });
+  document.getElementById("expand-all")?.addEventListener("click", () => all(true));
+  document.getElementById("collapse-all")?.addEventListener("click", () => all(false));
+});
+"""
 
 
 def _integer_ticks(count: int) -> dict[str, Any]:
@@ -201,10 +254,12 @@ def _comparison(figures: _Figures, group: pd.DataFrame, key: str) -> str:
             name="test",
         )
     )  # fmt: skip
-    for _, row in naive.iterrows():  # every naive baseline as a dashed line
+    # Every naive baseline as a dashed line, labelled at alternate ends and sides (two close baselines'
+    # labels would otherwise overlap).
+    for i, (_, row) in enumerate(naive.sort_values("test").iterrows()):
         fig.add_hline(
             y=float(row["test"]), line_dash="dash", line_color="#888",
-            annotation_text=f"naive: {row['model']}", annotation_position="top left",
+            annotation_text=f"naive: {row['model']}", annotation_position=("bottom left", "top right")[i % 2],
         )  # fmt: skip
     # Categories sit half a slot in from the edges, so two families are not pinned to the frame.
     fig.update_layout(
@@ -274,9 +329,11 @@ def _curves(figures: _Figures, results: Path, study: optuna.Study) -> str:
 
     metric = study.user_attrs.get("metric", "")
     title = f"learning curves (validation {metric} per epoch)"
-    if any(t.intermediate_values for t in study.get_trials(deepcopy=False)):
+    trials = study.get_trials(deepcopy=False)
+    if any(t.intermediate_values for t in trials):
         fig = plot_intermediate_values(study)
-        fig.update_xaxes(title_text="epoch")
+        epochs = max((max(t.intermediate_values) + 1 for t in trials if t.intermediate_values), default=1)
+        fig.update_xaxes(title_text="epoch", **_integer_ticks(epochs))  # whole epochs, not a 0.2 step
         fig.update_yaxes(title_text=f"val {metric}")
         return _panel("curves", study.study_name, title, figures.html(fig, f"fig-curves-{_slug(study.study_name)}"))
     logs = results / "logs" / study.study_name
@@ -313,6 +370,8 @@ def _importance(figures: _Figures, study: optuna.Study) -> str:
     from optuna.visualization import plot_param_importances
 
     title = "hyperparameter importance (fANOVA)"
+    if study.user_attrs.get("kind") == "fixed" or is_fixed_label(study.user_attrs.get("budget")):
+        return _panel("importance", study.study_name, title, _note("fixed configurations (bench train): no search, nothing to rank"))
     try:
         importances = _fanova(figures, study)
     except BenchError as err:  # withheld below MIN_TRIALS complete trials: the message says so in one line
@@ -333,7 +392,31 @@ def _parallel(figures: _Figures, study: optuna.Study, complete: list) -> str:
             "parallel", study.study_name, title, _note(f"{len(complete)} complete trial(s): needs at least 2")
         )
     fig = plot_parallel_coordinate(study)
+    for note in fig.layout.annotations or ():  # Optuna 5 writes each axis' tick labels as annotations
+        if isinstance(note.text, str) and _is_number(note.text):
+            note.text = _short(note.text)
+    for dimension in getattr(fig.data[0], "dimensions", None) or () if fig.data else ():
+        # Optuna labels log-scale axes with the raw values (0.0012345678901234): 3 significant digits
+        if dimension.ticktext is not None:
+            dimension.ticktext = [_short(t) for t in dimension.ticktext]
+        elif dimension.tickvals is None:
+            dimension.tickformat = ".3~g"
     return _panel("parallel", study.study_name, title, figures.html(fig, f"fig-parallel-{_slug(study.study_name)}"))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _short(tick: Any) -> str:
+    try:
+        return format(float(tick), ".3~g")
+    except (TypeError, ValueError):
+        return str(tick)
 
 
 def _study_section(figures: _Figures, results: ResultSet, row: pd.Series) -> str:
@@ -436,7 +519,7 @@ def _against_heatmap(figures: _Figures, comparison, budget: str, why: str) -> st
         )
     fig = go.Figure(
         go.Heatmap(
-            z=z, x=models, y=tasks, text=text, texttemplate="%{text}", customdata=hover,
+            z=z, x=models, y=tasks, text=text, texttemplate="%{text}", textfont={"size": 10}, customdata=hover,
             hovertemplate="%{customdata}<extra></extra>", zmin=-1, zmax=1, xgap=2, ygap=2,
             colorscale=[[0, "#cf222e"], [0.5, "#eaeef2"], [1, "#2da44e"]], showscale=False,
         )
@@ -470,15 +553,18 @@ def _importance_heatmap(figures: _Figures, results: ResultSet, group: pd.DataFra
     z = [[rows[label].get(p) for p in params] for label in labels]
     fig = go.Figure(
         go.Heatmap(
-            z=z, x=params, y=labels, zmin=0, zmax=1, colorscale="Blues", texttemplate="%{z:.2f}", xgap=2, ygap=2,
+            z=z, x=params, y=labels, zmin=0, zmax=1, colorscale="Blues", texttemplate="%{z:.2f}", textfont={"size": 12}, xgap=2, ygap=2,
             colorbar={"title": {"text": "share"}}, hovertemplate="%{y}: %{x} %{z:.3f}<extra></extra>",
         )
     )  # fmt: skip
-    fig.update_layout(yaxis_autorange="reversed", height=max(_HEIGHT, 40 + 22 * len(labels)))
-    body = figures.html(fig, f"fig-fanova-{_slug(budget)}")
-    body = body.replace(f"height:{_HEIGHT}px", f"height:{max(_HEIGHT, 40 + 22 * len(labels))}px", 1)
-    if skipped:
-        body += _note(f"withheld (fewer than {MIN_TRIALS} complete trials, or nothing varied): {', '.join(skipped)}")
+    fig.update_layout(yaxis_autorange="reversed")
+    body = figures.html(fig, f"fig-fanova-{_slug(budget)}", height=max(_HEIGHT, 40 + 22 * len(labels)))
+    if skipped:  # a short line; the studies themselves folded away (a large sweep has dozens)
+        body += (
+            f'<details class="note"><summary>withheld for {count(len(skipped), "study", "studies")} '
+            f"(fewer than {MIN_TRIALS} complete trials, or nothing varied)"
+            f"</summary><p class=\"note\">{_esc(', '.join(skipped))}</p></details>"
+        )
     return _panel("fanova", budget, title, body)
 
 
@@ -566,7 +652,7 @@ def _families(
         )
         sections.append(
             f'<section class="families" id="families-{key}"><h2>{_esc(heading)}</h2>'
-            f'<p class="summary">{group["task"].nunique()} tasks × {group["model"].nunique()} families; '
+            f'<p class="summary">{count(group["task"].nunique(), "task")} × {count(group["model"].nunique(), "family", "families")}; '
             f"which family wins across tasks, and by how much against {_esc(reference or 'a reference')} "
             f"(bench compare prints the same tests)</p>"
             f'<div class="panels">{"".join(panels)}</div></section>'
@@ -589,16 +675,17 @@ def build_report(results: ResultSet, *, against: str | None = None) -> str:
     for (task, budget), group in frame.groupby(["task", "budget"], sort=True):
         key = _slug(f"{task}-{budget}")
         first = group.iloc[0]
-        setting = "fixed configurations (bench train)" if budget == "fixed" else f"budget {budget}"
+        setting = f"fixed configurations (bench train), {budget}" if is_fixed_label(budget) else f"budget {budget}"
         heading = f"{task} · {setting} · {metric_label(first['metric'], first['units'])}, {better(first['direction'])} is better"
         contents.append(f'<li><a href="#task-{key}">{_esc(heading)}</a></li>')
         studies = "".join(
             _study_section(figures, results, row) for _, row in group.iterrows() if row.get("kind") != BASELINE
         )
+        # One collapsible section per task x budget: the page opens as its table of contents.
         sections.append(
-            f'<section class="task" id="task-{key}"><h2>{_esc(heading)}</h2>'
+            f'<details class="task" id="task-{key}"><summary><h2>{_esc(heading)}</h2></summary>'
             f'<div class="leaderboard" id="leaderboard-{key}">{_leaderboard_table(group, metric_label(first["metric"], first["units"]))}</div>'
-            f"{_comparison(figures, group, key)}{studies}</section>"
+            f"{_comparison(figures, group, key)}{studies}</details>"
         )
     families, links = _families(figures, results, frame, against)
     contents = links + contents
@@ -609,7 +696,9 @@ def build_report(results: ResultSet, *, against: str | None = None) -> str:
         f"<title>benchbench report · {_esc(store.label)}</title><style>{_STYLE}</style>{figures.library()}</head><body>"
         f'<header id="overview"><h1>benchbench report</h1><p class="meta">{_esc(store.url and store.label or store.results.resolve())} · '
         f"{len(frame)} studies · generated {generated}</p>"
-        f'<nav id="contents"><ul>{"".join(contents)}</ul></nav></header>'
+        f'<nav id="contents"><ul>{"".join(contents)}</ul>'
+        '<p><button id="expand-all" type="button">expand every task</button> '
+        '<button id="collapse-all" type="button">collapse every task</button></p></nav></header>'
         f"<main>{families}{''.join(sections)}</main></body></html>\n"
     )
 

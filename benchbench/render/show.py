@@ -47,6 +47,14 @@ def render_trial(record: TrialRecord):
     for field, value in rows:
         if value is not None and value != {}:
             table.add_row(escape(field), escape(_text(value)))
-    command = a.get("command")
-    rerun = Text(f"rerun: {command}" if command else "rerun: (no command recorded for this trial)")
-    return Group(table, rerun)
+    parts = [table]
+    if a.get("traceback"):
+        lines = a["traceback"].rstrip().splitlines()
+        shown = lines if len(lines) <= _TRACEBACK_LINES else ["…", *lines[-_TRACEBACK_LINES:]]
+        parts.append(Text("traceback:\n" + "\n".join(shown)))
+    command = record.rerun or a.get("command")
+    parts.append(Text(f"rerun: {command}" if command else "rerun: (no command recorded for this trial)"))
+    return Group(*parts)
+
+
+_TRACEBACK_LINES = 40  # the end of a longer stored traceback, where it was raised

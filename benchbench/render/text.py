@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "MISSING", "arrow", "better", "fmt", "metric_label", "p_text", "plain", "records", "reference_matches",
+    "MISSING", "arrow", "better", "count", "fmt", "metric_label", "p_text", "plain", "records", "reference_matches",
     "references", "signed",
 ]  # fmt: skip
 
@@ -24,6 +24,11 @@ MISSING = "—"  # a figure without a value
 def fmt(value: Any, spec: str = ".4g") -> str:
     """A figure in `spec` (4 significant digits by default), or — without a value."""
     return MISSING if is_missing(value) else format(value, spec)
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 task`, `3 tasks`: a number with its noun in the right number."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def signed(value: Any, spec: str = ".3g") -> str:

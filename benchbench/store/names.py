@@ -1,6 +1,8 @@
 """Names and kinds of studies, and the seeds their trials train with (docs/results.md, "Studies").
 
-    task/family/budget          a search study (Kind.SEARCH), or `task/family/fixed` (Kind.FIXED)
+    task/family/budget          a search study (Kind.SEARCH)
+    task/family/fixed-budget    `bench train` runs at that budget's data (Kind.FIXED); `task/family/fixed`
+                                before they were named by budget (still read)
     task/family/budget/eval     the final evaluation of a search (Kind.EVAL)
     task/baselines/budget       the task's naive baselines (Kind.NAIVE)
 
@@ -13,10 +15,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from benchbench.errors import BenchError
+from benchbench.errors import BenchError, shown
 
 __all__ = [
-    "EVAL_SEED_OFFSET", "NAIVE_FAMILY", "Kind", "eval_seed", "eval_study_name", "find_study", "kind_of",
+    "EVAL_SEED_OFFSET", "NAIVE_FAMILY", "Kind", "eval_seed", "eval_study_name", "find_study", "fixed_label", "is_fixed_label", "kind_of",
     "search_seed", "study_name", "task_label",
 ]  # fmt: skip
 
@@ -32,6 +34,17 @@ class Kind(StrEnum):
 
 NAIVE_FAMILY = "baselines"  # the family part of a naive-baseline study's name
 EVAL_SEED_OFFSET = 10_000  # evaluation seeds: seed + EVAL_SEED_OFFSET + i, seeds no search trial uses
+
+
+def fixed_label(budget: str) -> str:
+    """The budget part of a `bench train` study's name: `fixed-smoke`, so that runs on different data
+    (budgets, and dataset options in the task label) never share a study or a leaderboard row."""
+    return f"{Kind.FIXED}-{budget}"
+
+
+def is_fixed_label(budget: Any) -> bool:
+    """Whether a study's budget part names `bench train` runs: `fixed-<budget>`, or `fixed` (older results)."""
+    return isinstance(budget, str) and (budget == Kind.FIXED or budget.startswith(f"{Kind.FIXED}-"))
 
 
 def kind_of(attrs: dict[str, Any]) -> str:
@@ -66,11 +79,21 @@ def eval_seed(attrs: dict[str, Any], index: int) -> int:
     return int(attrs["seed"]) + EVAL_SEED_OFFSET + index
 
 
-def find_study(names: list[str], task: str, model: str, budget: str, *, where: str) -> str:
+def find_study(
+    names: list[str], task: str, model: str, budget: str, *, where: str,
+    known_tasks: list[str] | None = None, known_models: list[str] | None = None,
+) -> str:  # fmt: skip
     """The one search (or fixed) study of `model` on `task` at `budget` among `names`. `task` is a
     label as stored (`electricity[horizon=24]`) or a plain task name, which finds its one variant run
     with changed dataset options. A missing or ambiguous study is a one-line BenchError naming the
-    studies the task has in `where` (the storage's label)."""
+    studies the task has in `where` (the storage's label); a task or family not among `known_tasks` or
+    `known_models` (the registries' names, when given) is refused as unknown, listing the choices,
+    rather than answered with a `bench run` of the same unknown name."""
+    base = task.split("[", 1)[0]
+    if known_tasks is not None and base not in known_tasks:
+        raise BenchError(f"unknown task {shown(base)}; choose one of: {', '.join(known_tasks)}")
+    if known_models is not None and model not in known_models:
+        raise BenchError(f"unknown model {shown(model)}; choose one of: {', '.join(known_models)}")
     wanted = study_name(task, model, budget)
     if wanted in names:
         return wanted
@@ -78,9 +101,8 @@ def find_study(names: list[str], task: str, model: str, budget: str, *, where: s
     if len(variants) == 1:
         return variants[0]
     if variants:
-        raise BenchError(f"{task!r} has several studies of {model}/{budget}: {', '.join(variants)}; pass one as --task")
-    base = task.split("[", 1)[0]
+        raise BenchError(f"{shown(task)} has several studies of {model}/{budget}: {', '.join(variants)}; pass one as --task")
     of_task = sorted(n for n in names if n.split("/", 1)[0].split("[", 1)[0] == base and not n.endswith(f"/{Kind.EVAL}"))
     if not of_task:
-        raise BenchError(f"no study of task {task!r} in {where}; run `bench run --task {task} --model {model}` first")
+        raise BenchError(f"no study of task {shown(task)} in {where}; run `bench run --task {task} --model {model}` first")
     raise BenchError(f"no study {wanted} in {where}; studies of {base}: {', '.join(of_task)}")

@@ -29,7 +29,9 @@ JOURNAL = "studies.journal"
 def no_results(where: object, *, results: Path | None = None) -> str:
     """The one line every reader says when there is nothing to read in `where` (a storage's label or a
     folder); with `results`, the command it suggests names that folder."""
-    folder = f" --results {results}" if results is not None else ""
+    import shlex
+
+    folder = f" --results {shlex.quote(str(results))}" if results is not None else ""
     return f"no results in {where}; run `bench run --task TASK --model MODEL{folder}` first"
 
 
@@ -40,6 +42,12 @@ def prepare_results_dir(path: Path) -> Path:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
             pass
     except OSError as err:
+        dangling = next((p for p in (path, *path.parents) if p.is_symlink() and not p.exists()), None)
+        if dangling is not None:  # a loop or a missing target: mkdir says "File exists", which misleads
+            raise BenchError(
+                f"results folder {path}: {dangling} is a symbolic link that leads nowhere (a loop or a missing target); "
+                "fix the link or pass another --results DIR"
+            ) from None
         raise BenchError(f"results folder {path} is not writable ({err.strerror}); pass --results DIR or set BENCH_RESULTS") from None
     return path
 
@@ -80,6 +88,14 @@ class StorageSpec:
                     f"--storage {_redact(self.url)!r} is not a supported URL; use postgresql://user:pw@host/db "
                     "or sqlite:///path.db (or leave it out to use the results folder's journal)"
                 )
+
+    def require(self) -> StorageSpec:
+        """This storage, or the one-line BenchError every reader gives when there is nothing to read
+        (no results folder, or no journal in it): the same words and exit code 2 from `leaderboard`,
+        `compare`, `report`, `show`, `importance`, `baseline save`, `check` and `dashboard`."""
+        if not self.exists:
+            raise BenchError(no_results(self.results, results=self.results))
+        return self
 
     @property
     def label(self) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from benchbench.device import check_precision
-from benchbench.errors import BenchError
+from benchbench.errors import BenchError, shown
 from benchbench.registry import parse_names
 from benchbench.store.storage import StorageSpec
 from benchbench.sweep.samplers import PRUNERS, SAMPLERS
@@ -45,6 +45,7 @@ class SweepConfig:
     precision: str = "32-true"  # Lightning's precision plugin for every trial (device.PRECISIONS)
     seeds_target: float | None = None  # --seeds auto: retrain the best until its detectable difference is at most this (relative)
     max_seeds: int = 20  # --seeds auto: the cap on the best configuration's seeds
+    trackers: tuple[str, ...] = ()  # experiment trackers each trial also logs to (sweep/tracking.py), none by default
 
     @functools.cached_property
     def store(self) -> StorageSpec:
@@ -75,7 +76,7 @@ def validate(config: SweepConfig) -> Task:
             "would see what it predicts; choose a unidirectional family"
         )
     if config.budget not in task.budgets:
-        raise BenchError(f"--budget {config.budget!r}: task {task.name!r} has no such budget; choose one of: {', '.join(task.budgets)}")
+        raise BenchError(f"--budget {shown(config.budget)}: task {task.name!r} has no such budget; choose one of: {', '.join(task.budgets)}")
     for name in ("trials", "max_epochs", "timeout", "top_k"):
         value = getattr(config, name)
         if value is not None and not value > 0:  # NaN too
@@ -104,6 +105,9 @@ def validate(config: SweepConfig) -> Task:
     config.store  # validates the storage URL
     # only planned (--jobs 0): the workers that train may have the GPU this machine lacks
     check_precision(config.precision, cuda=True if config.jobs == 0 else None)
+    from benchbench.sweep.tracking import check_trackers
+
+    check_trackers(config.trackers)
     if isinstance(config, FixedConfig) and config.preset is not None:
         preset = {k: v for k, v in task.preset(config.preset).items() if k != "dataset"}  # dataset: checked on load
         _check_values(task, config.model, config.budget, preset.items(), f"task {task.name!r} preset {config.preset!r}:")
@@ -205,7 +209,7 @@ def _names(text: str, known: list[str], what: str, use) -> list[str]:
     names = parse_names(",".join(refs.get(item, item) for item in items), flag=f"--{what}")
     for name in names:
         if name not in known and name not in refs.values():
-            raise BenchError(f"unknown {what} {name!r}; choose one of: {', '.join(known)} (a comma-separated list, or all)")
+            raise BenchError(f"unknown {what} {shown(name)}; choose one of: {', '.join(known)} (a comma-separated list, or all)")
         if name not in refs.values():
             use(name)  # a plugin listed by name is loaded now: a broken one fails before anything runs
     return list(dict.fromkeys(names))
@@ -223,7 +227,7 @@ def resolve(config: SweepConfig) -> SweepConfig:
 def expand_matrix(tasks: str, models: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
     """(cells to run, cells skipped with the reason) for `--task` and `--model` values that may be
     lists, references or `all`. A bidirectional family on a causal task is skipped in a matrix; asked
-    for alone, it is refused (by `validate`)."""
+    for alone, it is refused (by `validate`), and so is a matrix whose every cell would be skipped."""
     from benchbench.models import MODELS, is_bidirectional, use_model
     from benchbench.tasks import task_names, use_task
 
@@ -243,4 +247,10 @@ def expand_matrix(tasks: str, models: str) -> tuple[list[tuple[str, str]], list[
                 skipped.append((task, model, "bidirectional family on a causal task"))
             else:
                 cells.append((task, model))
+    if skipped and not cells:
+        pairs = ", ".join(f"{t}/{m}" for t, m, _ in skipped)
+        raise BenchError(
+            f"nothing to run: every requested cell is refused ({pairs}: a bidirectional family on a causal task sees "
+            "what it predicts); choose a unidirectional family"
+        )
     return cells, skipped

@@ -75,21 +75,37 @@ class Objective:
         if self.progress is not None:
             self.progress.trial_started(trial.number)
             callbacks.append(self.progress.callback(monitor))
+        tracking = None
+        if self.attrs.get("trackers"):
+            from benchbench.sweep.tracking import TrialTracking
+
+            tracking = TrialTracking(
+                tuple(self.attrs["trackers"]), results=self.store.results, study=trial.study, trial=trial,
+                attrs=self.attrs, hparams=hparams, seed=seed, budget=budget,
+            )  # fmt: skip
+            callbacks += tracking.callbacks
         start = time.perf_counter()
         try:
             result = fit_and_test(
                 self.task, self.model, hparams, data=data, max_epochs=max_epochs, seed=seed,
                 callbacks=callbacks, log_dir=self.store.results / "logs", log_name=self.study_name,
                 log_version=f"trial_{trial.number}", precision=precision,
+                loggers=tracking.loggers if tracking is not None else [],
             )  # fmt: skip
-        except BaseException:  # pruned, diverged or broken: the record still says where and how long
+        except BaseException as err:  # pruned, diverged or broken: the record still says where and how long
+            import optuna
             import torch
 
             trial.set_user_attr("wall_time", time.perf_counter() - start)
             trial.set_user_attr("device", "cuda:0" if torch.cuda.is_available() else "cpu")
+            if tracking is not None:
+                tracking.finish(state="PRUNED" if isinstance(err, optuna.TrialPruned) else "FAIL", values={})
             raise
         for key, value in record_result(result).items():
             trial.set_user_attr(key, value)
+        if tracking is not None:
+            extra = {f"final_test_{k}": v for k, v in result.test_extra.items()}
+            tracking.finish(state="COMPLETE", values={"final_val": result.val, "final_test": result.test, **extra})
         return result.val
 
 

@@ -19,11 +19,14 @@ class Progress:
             Progress,
             TextColumn,
             TimeElapsedColumn,
+            TimeRemainingColumn,
         )
 
         # Descriptions are plain text: a task label like `electricity[horizon=24]` is not markup.
+        # Time remaining: rich's estimate from the pace of the bar so far (trials of a study, cells of a matrix).
         self.bar = Progress(
-            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("left"), TimeRemainingColumn(),
         )
         self.cells = self.bar.add_task("cells", total=total_cells, visible=total_cells > 1)
         self.trials = self.bar.add_task("", total=1, visible=False)

@@ -22,12 +22,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import shlex
 from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
 
-from benchbench.errors import BenchError, OutOfSpace
-from benchbench.store.names import Kind, study_name
+from benchbench.errors import BenchError, OutOfSpace, Unfinished
+from benchbench.store.names import Kind, fixed_label, study_name, task_label
 from benchbench.store.storage import StorageSpec, prepare_results_dir
-from benchbench.store.trials import count_trials, finished_trials
+from benchbench.store.trials import count_trials, counted_trials, finished_trials
 from benchbench.sweep.config import FixedConfig, SweepConfig, resolve, validate
 from benchbench.sweep.objective import trial_data
 from benchbench.sweep.progress import Progress
@@ -39,9 +42,12 @@ from benchbench.sweep.studies import (
     record_baselines,
     study_attrs,
 )
-from benchbench.sweep.workers import run_workers, work_on
+from benchbench.sweep.workers import MAX_ERRORS_IN_A_ROW, run_workers, work_on
 
-__all__ = ["auto_seeds", "run_matrix", "run_sweep", "run_worker", "train_fixed"]
+__all__ = [
+    "CUT_SHORT", "DONE", "NO_RESULT", "CellOutcome", "auto_seeds", "cell_outcome", "run_command", "run_matrix", "run_sweep",
+    "run_worker", "train_fixed",
+]  # fmt: skip
 
 
 def run_sweep(config: SweepConfig, *, progress: Progress | None = None, show_progress: bool = False) -> dict[str, str]:
@@ -62,6 +68,7 @@ def run_sweep(config: SweepConfig, *, progress: Progress | None = None, show_pro
         if progress is not None:
             progress.study(search.study_name, planned, finished_trials(search), shown_epochs)
         run_workers(config.store, search.study_name, config.jobs, threads=config.threads, timeout=config.timeout, progress=progress)
+        _mark_cut_short(search, planned, config)
         if int(search.user_attrs["eval_seeds"]) > 0 and _has_complete(search):
             evaluation, eval_planned = plan_evaluation(config.store, search)
             if progress is not None:
@@ -122,6 +129,24 @@ def _more_seeds(config: SweepConfig, search, progress: Progress | None) -> None:
         if progress is not None:
             progress.study(evaluation.study_name, planned, finished_trials(evaluation), None)
         run_workers(config.store, evaluation.study_name, config.jobs, threads=config.threads, timeout=None, progress=progress)
+def _mark_cut_short(search, planned: int, config: SweepConfig) -> None:
+    """Record on the search study whether this run left its plan short (`cut_short`: why, or None
+    once a later run finished it), so that the leaderboard and its JSON mark the row."""
+    finished = finished_trials(search)
+    counted = [t for t in search.get_trials(deepcopy=False) if t.state.is_finished()]
+    if finished >= planned:
+        why = None
+    elif config.timeout is not None and not _errors_at_end(counted):
+        why = f"--timeout {config.timeout:g}s stopped the search after {finished} of {planned} planned trials"
+    else:
+        why = f"the search stopped after {finished} of {planned} planned trials, {MAX_ERRORS_IN_A_ROW} in a row failed by an exception"
+    if search.user_attrs.get("cut_short") != why:
+        search.set_user_attr("cut_short", why)
+
+
+def _errors_at_end(trials) -> bool:
+    last = trials[-MAX_ERRORS_IN_A_ROW:]
+    return len(last) == MAX_ERRORS_IN_A_ROW and all("traceback" in t.user_attrs for t in last)
 
 
 def _has_complete(study) -> bool:
@@ -130,26 +155,122 @@ def _has_complete(study) -> bool:
     return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
-def run_matrix(configs: list[SweepConfig], *, show_progress: bool = True) -> list[tuple[str, str, str]]:
-    """Run every cell's sweep in turn with one progress display over the matrix; a cell whose data
-    can't be had is reported and the others go on. Returns the failed cells (task, model, reason)."""
+@dataclass(frozen=True)
+class CellOutcome:
+    """How one cell of a `bench run` ended: `done` (it has its result), `cut short` (a result, but
+    the search stopped before its plan) or `no result`; with the reason and the command that
+    continues it."""
+
+    task: str  # the task label (with changed dataset options)
+    model: str
+    budget: str
+    status: str  # DONE, CUT_SHORT or NO_RESULT
+    reason: str = ""
+    advice: str = ""  # what to do, with the command that continues the cell
+
+    @property
+    def line(self) -> str:
+        """The one summary line of a cell that is not done."""
+        return f"{self.task}/{self.model}/{self.budget}: {self.status}: {self.reason}; {self.advice}"
+
+
+DONE, CUT_SHORT, NO_RESULT = "done", "cut short", "no result"
+
+
+def run_command(config: SweepConfig, *, timeout: bool = True, trials: int | None = None) -> str:
+    """The `bench run` command line of one cell of `config` (options left at their defaults are left out)."""
+    words = ["bench", "run", "--task", config.task, "--model", config.model, "--budget", config.budget]
+    defaults = SweepConfig(task=config.task, model=config.model)
+    for name in ("trials", "max_epochs", "timeout", "sampler", "pruner", "top_k", "seeds", "seed", "jobs", "threads"):
+        value = trials if name == "trials" and trials is not None else getattr(config, name)
+        if value != getattr(defaults, name) and (timeout or name != "timeout"):
+            words += [f"--{name.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
+    for key, value in config.options:
+        words += ["--option", f"{key}={_toml(value)}"]
+    for name in config.trackers:
+        words += ["--tracker", name]
+    if config.storage is not None:
+        words += ["--storage", config.store.label]
+    if config.results != defaults.results:
+        words += ["--results", str(config.results)]
+    return shlex.join(words)
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}={_toml(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str):
+        return value
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def cell_outcome(config: SweepConfig, names: dict[str, str]) -> CellOutcome:
+    """How the cell of `config` stands after its run: read from its search (and eval) study."""
+    from optuna.trial import TrialState
+
+    search = load_study(config.store, names["search"])
+    cell = dict(task=names["search"].rsplit("/", 2)[0], model=config.model, budget=config.budget)
+    if config.jobs == 0:
+        return CellOutcome(**cell, status=DONE)  # planned only: the workers report
+    trials = search.get_trials(deepcopy=False)
+    planned = int(search.user_attrs.get("planned", len(trials)))
+    show = f"bench show --task {shlex.quote(cell['task'])} --model {config.model} --budget {config.budget}"
+    if config.results != SweepConfig(task="", model="").results:
+        show += f" --results {shlex.quote(str(config.results))}"
+    if not _has_complete(search):
+        failed = [t for t in counted_trials(trials) if t.state == TrialState.FAIL]
+        pruned = sum(t.state == TrialState.PRUNED for t in trials)
+        if failed:
+            first = failed[0]
+            why = f"{len(failed)} of {len(trials)} trials failed, e.g. trial {first.number}: {first.user_attrs.get('fail_reason', 'no reason recorded')}"
+            what = f"`{show} --trial {first.number}` shows its traceback; after a fix, `{run_command(config, trials=planned + len(failed))}` tries more"
+        else:
+            why = f"no trial completed ({pruned} pruned, {len(trials) - pruned} unfinished)"
+            what = f"continue with `{run_command(config, timeout=False, trials=max(planned, len(trials) + 1))}`"
+        return CellOutcome(**cell, status=NO_RESULT, reason=why, advice=what)
+    cut = search.user_attrs.get("cut_short")
+    if cut:
+        evaluated = "; the final evaluation retrained its best configuration so far" if "eval" in names else ""
+        return CellOutcome(**cell, status=CUT_SHORT, reason=cut + evaluated, advice=f"finish it with `{run_command(config, timeout=False)}`")
+    if "eval" in names:
+        evaluation = load_study(config.store, names["eval"])
+        evals = counted_trials(evaluation.get_trials(deepcopy=False))
+        failed = [t for t in evals if t.state == TrialState.FAIL]
+        if failed:
+            first = failed[0]
+            why = (
+                f"{len(failed)} of {len(evals)} final-evaluation trials failed, e.g. trial {first.number}: "
+                f"{first.user_attrs.get('fail_reason', 'no reason recorded')}"
+            )
+            advice = f"`{show} --eval --trial {first.number}` shows why (the result stands on the seeds that finished)"
+            return CellOutcome(**cell, status=CUT_SHORT, reason=why, advice=advice)
+    return CellOutcome(**cell, status=DONE)
+
+
+def run_matrix(configs: list[SweepConfig], *, show_progress: bool = True) -> list[CellOutcome]:
+    """Run every cell's sweep in turn with one progress display over the matrix. A cell whose data
+    can't be had, or whose every trial failed, is reported and the others go on; one cell asked for
+    alone raises its BenchError (bad input). Returns every cell's outcome, in order."""
     for config in configs:
         validate(config)  # every name and number before the first cell runs
     progress = Progress(total_cells=len(configs)) if show_progress else None
-    failed = []
+    outcomes = []
     with progress.bar if progress is not None else nullcontext():
         for config in configs:
             try:
-                run_sweep(config, progress=progress)
+                outcomes.append(cell_outcome(config, run_sweep(config, progress=progress)))
             except BenchError as err:
                 if len(configs) == 1 or isinstance(err, OutOfSpace):
                     raise
-                failed.append((config.task, config.model, str(err)))
+                label = study_name(config.task, config.model, config.budget, dict(config.options)).rsplit("/", 2)[0]
+                outcomes.append(CellOutcome(label, config.model, config.budget, NO_RESULT, str(err), f"then `{run_command(config)}`"))
                 if progress is not None:
-                    progress.bar.console.print(f"skipped {config.task}/{config.model}: {err}", markup=False)
+                    progress.bar.console.print(f"no result for {config.task}/{config.model}: {err}", markup=False)
             if progress is not None:
                 progress.cell_done()
-    return failed
+    return outcomes
 
 
 def run_worker(store: StorageSpec, name: str, *, timeout: float | None = None, show_progress: bool = True) -> int:
@@ -181,7 +302,8 @@ def run_worker(store: StorageSpec, name: str, *, timeout: float | None = None, s
 
 def train_fixed(config: FixedConfig, *, show_progress: bool = True):
     """Train one configuration without search: the space's fixed values and centres, then the preset,
-    then the overrides. It is planned as a trial of `task/family/fixed` and trained through the same
+    then the overrides. It is planned as a trial of `task/family/fixed-<budget>` (the task labelled
+    with its dataset options, a preset's included) and trained through the same
     trial path as a search trial (objective.py); returns (the finished trial, its RunResult)."""
     import optuna
     from optuna.trial import TrialState
@@ -200,9 +322,11 @@ def train_fixed(config: FixedConfig, *, show_progress: bool = True):
     data = trial_data(task, config.budget, data_options)  # fails early (missing data, bad option), before writing
     prepare_results_dir(config.results)
 
-    record_baselines(config.store, task, config.budget, dict(config.options), data, label=Kind.FIXED)
-    attrs = {**study_attrs(task, config, Kind.FIXED, Kind.FIXED), "max_epochs": max_epochs}
-    study = create_study(config.store, study_name(task.name, config.model, Kind.FIXED, dict(config.options)), task.direction, attrs)
+    # Named by budget and data options as a search study is, so that different data never share a row.
+    label = fixed_label(config.budget)
+    record_baselines(config.store, task, config.budget, data_options, data, label=label)
+    attrs = {**study_attrs(task, config, Kind.FIXED, label), "task_options": data_options, "max_epochs": max_epochs}
+    study = create_study(config.store, study_name(task.name, config.model, label, data_options), task.direction, attrs)
     study.add_trial(
         optuna.trial.create_trial(
             state=TrialState.WAITING, params=hparams,
@@ -223,7 +347,13 @@ def train_fixed(config: FixedConfig, *, show_progress: bool = True):
         work_on(config.store, study.study_name, 0, timeout=None, progress=progress)
     trial = next(t for t in study.get_trials(deepcopy=False) if t.number == number)
     if trial.state != TrialState.COMPLETE:
-        raise BenchError(f"{study.study_name} trial {number} {trial.state.name.lower()}: {trial.user_attrs.get('fail_reason', 'no result')}")
+        show = f"bench show --task {shlex.quote(task_label(task.name, data_options))} --model {config.model} --budget {label}"
+        if config.results != Path("results"):
+            show += f" --results {shlex.quote(str(config.results))}"
+        raise Unfinished([
+            f"{study.study_name} trial {number}: no result: {trial.user_attrs.get('fail_reason', trial.state.name.lower())}; "
+            f"`{show} --trial {number}` shows its record"
+        ])  # fmt: skip
     fields = {f.name for f in dataclasses.fields(RunResult)} - {"test_extra"}
     extra = {m: trial.user_attrs[f"test_{m}"] for m in task.extra_metrics if f"test_{m}" in trial.user_attrs}
     return trial, RunResult(**{k: trial.user_attrs[k] for k in fields}, test_extra=extra)

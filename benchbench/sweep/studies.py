@@ -162,11 +162,13 @@ class StudyAttrs:
 
 
 def study_attrs(task: Task, config: SweepConfig, kind: str, budget_name: str) -> dict[str, Any]:
-    """The attributes of a study of `config`'s family on `task`."""
-    return StudyAttrs.of(
+    """The attributes of a study of `config`'s family on `task`, with the trackers this run's trials
+    log to (`trackers`, read by every worker)."""
+    attrs = StudyAttrs.of(
         task, kind=kind, model=config.model, budget=budget_name, options=dict(config.options), seed=config.seed,
         precision=config.precision,
     ).to_attrs()
+    return {**attrs, "trackers": list(config.trackers)}
 
 
 def create_study(store: StorageSpec, name: str, direction: str, attrs: dict[str, Any]):

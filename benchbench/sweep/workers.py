@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -58,7 +59,7 @@ from benchbench.sweep.signals import (
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["intra_op_threads", "run_trial", "run_workers", "work", "work_on"]
+__all__ = ["ERROR", "MAX_ERRORS_IN_A_ROW", "intra_op_threads", "run_trial", "run_workers", "trial_failure", "work", "work_on"]
 
 
 def _claim(study: optuna.Study, planned: int, results_dir) -> optuna.Trial | None:
@@ -76,14 +77,18 @@ def _claim(study: optuna.Study, planned: int, results_dir) -> optuna.Trial | Non
 
 
 def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[optuna.Trial], float]) -> str:
-    """Run one claimed trial and tell the storage how it ended; returns the final state's name.
+    """Run one claimed trial and tell the storage how it ended; returns the final state's name
+    (`ERROR` for a trial failed by an exception).
 
-    Pruned trials end PRUNED, diverged ones FAIL with `fail_reason`; any other exception is a bug:
-    the trial is failed with its reason and the exception goes on."""
+    Pruned trials end PRUNED, diverged ones FAIL with `fail_reason`. Any other exception raised by
+    the trial (in the forward or backward pass, the metric, out of memory, a bug in a user's cell)
+    fails this trial alone: its reason and traceback are stored with it (`fail_reason`, `traceback`),
+    one line says so, and the caller goes on with the next trial. Interrupts, a full disk and a lost
+    storage are no fault of the trial and stop the worker."""
     import optuna
     from optuna.trial import TrialState
 
-    state, value, error = TrialState.COMPLETE, None, None
+    state, value, error, failure = TrialState.COMPLETE, None, None, None
     # Lightning sets SIGINT to 'ignore' when it catches a Ctrl-C and never sets it back: put it back after.
     with heartbeat(trial_id(trial), storage_of(study)), signals({signal.SIGINT: None}):
         try:
@@ -106,12 +111,39 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, objective: Callable[[opt
                     pass
                 kept = f"trial {trial.number} of {study.study_name} was stopped" + (" and queued again" if _requeues(study) else "")
                 raise OutOfSpace(f"{user_line(err)} (finished trials are kept; {kept})") from None
-            state, error = TrialState.FAIL, err
-            trial.set_user_attr("fail_reason", f"{type(err).__name__}: {err}")
+            if not isinstance(err, Exception) or (user_line(err) is not None and not isinstance(err, BenchError)):
+                state, error = TrialState.FAIL, err  # SystemExit, a storage gone: the worker stops
+                trial.set_user_attr("fail_reason", trial_failure(err))
+            else:
+                state, failure = TrialState.FAIL, trial_failure(err)
+                trial.set_user_attr("fail_reason", failure)
+                trial.set_user_attr("traceback", _traceback(err))
     study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
     if error is not None:
         raise error
+    if failure is not None:
+        print(f"{study.study_name} trial {trial.number} failed: {failure} (its traceback is stored with the trial)", file=sys.stderr)
+        return ERROR
     return state.name
+
+
+ERROR = "ERROR"  # run_trial's answer for a trial failed by an exception (its state is FAIL)
+_TRACEBACK_CHARS = 20_000  # the end of a longer traceback is kept (where it was raised)
+
+
+def trial_failure(err: BaseException) -> str:
+    """One short line for an exception that failed a trial: `RuntimeError: ...`, `out of memory: ...`."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    memory = isinstance(err, MemoryError) or "out of memory" in text.lower() or "can't allocate memory" in text
+    head = "out of memory" if memory else type(err).__name__
+    return f"{head}: {text if len(text) <= 200 else text[:200] + '…'}"
+
+
+def _traceback(err: BaseException) -> str:
+    import traceback
+
+    text = "".join(traceback.format_exception(err))
+    return text if len(text) <= _TRACEBACK_CHARS else "…" + text[-_TRACEBACK_CHARS:]
 
 
 def _stop(study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
@@ -144,17 +176,25 @@ def work(
     on_trial_done: Callable[[optuna.Study, str], None] | None = None,
 ) -> int:
     """Claim and run trials of `study` until its plan is done (or `timeout` seconds have passed
-    before a claim); returns the number of trials this worker ran."""
-    start, ran = time.monotonic(), 0
+    before a claim, or MAX_ERRORS_IN_A_ROW trials in a row failed by an exception: a broken cell
+    fails the same way whatever its configuration); returns the number of trials this worker ran."""
+    start, ran, errors = time.monotonic(), 0, 0
     while timeout is None or time.monotonic() - start < timeout:
         trial = _claim(study, planned, results_dir)
         if trial is None:
             break
         state = run_trial(study, trial, objective)
         ran += 1
+        errors = errors + 1 if state == ERROR else 0
         if on_trial_done is not None:
             on_trial_done(study, state)
+        if errors >= MAX_ERRORS_IN_A_ROW:
+            print(f"{study.study_name}: stopped after {errors} trials in a row failed by an exception", file=sys.stderr)
+            break
     return ran
+
+
+MAX_ERRORS_IN_A_ROW = 3
 
 
 # --- worker processes on this machine ------------------------------------------------------------

@@ -111,7 +111,7 @@ def test_save_refuses_a_malformed_tolerance(saved, value):
 
 def test_save_without_results(results):
     out = bench("baseline", "save", "--results", results)
-    assert out.exit_code == 2 and "no finished results" in out.stderr and not results.exists()
+    assert out.exit_code == 2 and "no results in" in out.stderr and not results.exists()
 
 
 def test_parse_tolerance():

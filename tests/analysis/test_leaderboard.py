@@ -229,7 +229,7 @@ def test_json_keys_types_and_stability(three):
     assert COLUMNS == [
         "task", "budget", "kind", "rank", "model", "metric", "direction", "units", "val", "test", "test_mean",
         "test_std", "test_ci_low", "test_ci_high", "test_ci_scale", "n_seeds", "p_value", "same_as_best", "test_extra", "params",
-        "trials", "complete", "pruned", "failed", "wall_time", "best_trial", "hyperparams", "baseline",
+        "trials", "complete", "pruned", "failed", "cut_short", "wall_time", "best_trial", "hyperparams", "baseline",
         "baseline_label", "beats_baseline", "tolerance",
     ]  # fmt: skip
     best, second = rows[0], rows[1]
@@ -309,10 +309,15 @@ def test_write_leaderboards(three):
 
 
 def test_write_leaderboards_on_empty_and_missing_folders(results):
-    write_leaderboards(collect(results), results)  # missing: left alone
+    from benchbench.analysis.frame import ResultSet
+    from benchbench.analysis.leaderboard import leaderboard
+    from benchbench.store.storage import StorageSpec
+
+    empty = leaderboard(ResultSet(StorageSpec(results), []))
+    write_leaderboards(empty, results)  # missing: left alone
     assert not results.exists()
     results.mkdir()
-    write_leaderboards(collect(results), results)  # empty: empty leaderboards
+    write_leaderboards(empty, results)  # empty: empty leaderboards
     assert json.loads((results / "leaderboard.json").read_text()) == []
     assert (results / "leaderboard.csv").read_text().strip() == ",".join(COLUMNS)
 

@@ -96,8 +96,32 @@ def test_missing_and_unreachable_says_where_to_put_it(dirs):
         fetch(RemoteFile("set/a.txt", (UNREACHABLE,), DIGEST))
     message = str(err.value)
     assert "\n" not in message
-    assert str(dirs / "set" / "a.txt") in message and "BENCH_DATA_DIR" in message and DIGEST in message
+    assert str(dirs / "set" / "a.txt") in message and "BENCH_DATA_DIR" in message and UNREACHABLE in message
+    assert "refused" in message.lower()  # the reason
+    assert len(message.replace(str(dirs), "")) < 200, message  # the URL, the reason, where to put it: nothing more
     assert _leftovers(dirs) == []
+    assert not (dirs / "set").exists() and not dirs.exists()  # no empty cache folders left behind
+
+
+def test_a_failed_download_is_tried_once_per_process(server, dirs):
+    _, base, hits = server
+    remote = RemoteFile("once/a.txt", (f"{base}/absent.txt", f"{base}/absent-too.txt"), DIGEST)
+    messages = []
+    for _ in range(3):  # three cells of a matrix needing the same file
+        with pytest.raises(BenchError) as err:
+            fetch(remote)
+        messages.append(str(err.value))
+    assert hits == ["/absent.txt", "/absent-too.txt"]  # each URL once, not once per cell
+    assert len(set(messages)) == 1 and "HTTP 404" in messages[0] and "(and 1 mirror)" in messages[0]
+    assert not (dirs / "once").exists()
+
+
+def test_a_cache_folder_that_held_something_stays(dirs):
+    (dirs / "set").mkdir(parents=True)
+    (dirs / "set" / "other.txt").write_text("kept")
+    with pytest.raises(BenchError):
+        fetch(RemoteFile("set/deeper/a.txt", (UNREACHABLE,), DIGEST))
+    assert not (dirs / "set" / "deeper").exists() and (dirs / "set" / "other.txt").read_text() == "kept"
 
 
 def test_bench_data_dir_is_preferred_and_never_written(server, tmp_path, monkeypatch, dirs):

@@ -1,5 +1,6 @@
 """`bench report`: the HTML page on synthetic studies, then on real smoke runs in headless Chromium."""
 
+import json
 import re
 from pathlib import Path
 
@@ -81,7 +82,27 @@ def test_plotly_is_embedded_once_and_nothing_is_fetched(results):
     body = page.split("</head>", 1)[1]  # the library itself names its CDN; the page must not use it
     assert "<script src" not in body and "cdn.plot.ly" not in body
     # comparison + lstm's four + gru's history, and across families: gru against lstm, fANOVA, lr/hidden size
-    assert page.count('class="plotly-graph-div"') == 6 + 3
+    assert page.count('class="plotly-graph-div lazy"') == page.count('data-figure="fig-') == 6 + 3
+    # each figure is its data alone: the template is in the page once, not in every figure
+    assert body.count('"template"') == 0 and page.count("const BENCH_TEMPLATE=") == 1
+    # the page opens as its contents: one collapsed section per task, links that open them
+    assert page.count('<details class="task"') == 1 and '<details class="task" open' not in page
+    # parallel coordinates label log axes with 3 significant digits, not Optuna's 16
+    parallel = [json.loads(p) for p in re.findall(r'data-figure="fig-parallel[^"]*">(.*?)</script>', page)]
+    ticks = [a["text"] for spec in parallel for a in spec["layout"].get("annotations", []) if a["text"][:1].isdigit()]
+    assert parallel and ticks and all(len(t) <= 7 for t in ticks), ticks
+
+
+def test_a_best_row_that_loses_to_the_naive_baseline_is_not_green(results):
+    add_baselines(results, {"constant[value=1]": (0.1, 0.1)})
+    for model, value in (("lstm", 0.2), ("gru", 0.3)):
+        study = add_study(results, model=model)
+        add_trial(study, {"lr": 0.01}, value, test=value)
+    assert report(results).exit_code == 0
+    page = (results / "report.html").read_text()
+    assert '<tr class="best">' not in page
+    first = re.findall(r'<tr class="below">(.*?)</tr>', page)
+    assert len(first) == 2 and "<td>1</td>" in first[0]
 
 
 def test_the_best_row_is_highlighted(results):
@@ -226,6 +247,10 @@ def test_report_renders_in_chromium(smoke_report):
             page.route("**/*", offline)
             page.goto(smoke_report.as_uri(), wait_until="load")
             figures = page.locator(".plotly-graph-div").count()
+            assert page.locator("details.task .js-plotly-plot").count() == 0  # a closed section draws nothing yet
+            page.click("#expand-all")
+            for i in range(figures):  # each figure draws as it comes near the screen
+                page.locator(".plotly-graph-div").nth(i).scroll_into_view_if_needed()
             page.wait_for_function(
                 f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}", timeout=30_000
             )
@@ -242,7 +267,8 @@ def test_report_renders_in_chromium(smoke_report):
             assert plots.count() == figures
             for i in range(figures):
                 assert plots.nth(i).locator(".main-svg").count() >= 1, f"figure {i} did not render"
-            assert page.locator("#leaderboard-adding-smoke tr.best").count() == 1
+            # the first row: green where it clears the naive baseline, red where it does not (2 smoke epochs)
+            assert page.locator("#leaderboard-adding-smoke tr.best, #leaderboard-adding-smoke tr.below").count() >= 1
             SCREENSHOT.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
         finally:
