@@ -200,6 +200,17 @@ def run(
     timeout: Annotated[Optional[float], typer.Option(help="Start no new search trial after SECONDS.")] = None,
     sampler: Annotated[Sampler, typer.Option(help=f"Search sampler. {_SAMPLER_HELP}.")] = Sampler.tpe,
     pruner: Annotated[Pruner, typer.Option(help=f"Stops poor trials early. {_PRUNER_HELP}.")] = Pruner.median,
+    startup: Annotated[
+        Optional[int], typer.Option(help="Random trials before TPE or GP model the results (default: a third of the trials, 3 to 10).")
+    ] = None,
+    paired_search: Annotated[
+        bool,
+        typer.Option(
+            "--paired-search/--no-paired-search",
+            help="Paired: every family draws the same configurations from one sampler stream (common random "
+            "numbers for comparing families); independent: each family's stream is its own.",
+        ),
+    ] = True,
     top_k: Annotated[Optional[int], typer.Option(help="Best configurations retrained after the search (default: the budget's).")] = None,
     seeds: Annotated[
         Optional[int], typer.Option(help="Fresh seeds each is retrained with (default: the budget's; 0 skips it).")
@@ -237,7 +248,8 @@ def run(
             SweepConfig(
                 task=t, model=m, budget=budget, trials=trials, max_epochs=max_epochs, timeout=timeout,
                 seed=seed, results=results, options=options, sampler=sampler.value, pruner=pruner.value,
-                top_k=top_k, seeds=seeds, storage=storage, jobs=jobs, threads=threads,
+                top_k=top_k, seeds=seeds, storage=storage, jobs=jobs, threads=threads, startup=startup,
+                paired_search=paired_search,
             )
             for t, m in cells
         ]  # fmt: skip

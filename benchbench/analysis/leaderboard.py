@@ -43,7 +43,7 @@ COLUMNS = [
     "task", "budget", "kind", "rank", "model", "metric", "direction", "units",
     "val", "test", "test_mean", "test_std", "test_ci_low", "test_ci_high", "n_seeds", "p_value", "same_as_best",
     "test_extra", "params", "trials", "complete", "pruned", "failed", "wall_time", "best_trial", "hyperparams",
-    "baseline", "baseline_label", "beats_baseline", "tolerance",
+    "baseline", "baseline_label", "beats_baseline", "tolerance", "search",
 ]  # fmt: skip
 MODEL, BASELINE = "model", "baseline"  # row kinds: a family's result, a naive baseline's
 _INTEGERS = ["rank", "n_seeds", "params", "trials", "complete", "pruned", "failed", "best_trial"]
@@ -95,6 +95,7 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
         "tolerance": attrs.get("tolerance"),
         "val": None, "test": None, "test_mean": None, "test_std": None, "test_ci_low": None, "test_ci_high": None,
         "n_seeds": 0, "test_extra": {}, "params": None, "best_trial": None, "hyperparams": {}, "_tests": [],
+        "search": _search(attrs),
     }  # fmt: skip
     best = best_trial(counted, attrs.get("direction"))
     if best is None:
@@ -119,6 +120,18 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
     return row
 
 
+def _search(attrs: dict[str, Any]) -> dict[str, Any] | None:
+    """How a search study searched: sampler, random start-up trials, pruner, and whether its family drew
+    the same configurations as the others (paired); None for a fixed run. Studies made before these
+    were recorded searched with 10 start-up trials, paired."""
+    if "sampler" not in attrs:
+        return None
+    return {
+        "sampler": attrs["sampler"], "startup": attrs.get("startup", 10), "pruner": attrs.get("pruner"),
+        "paired": bool(attrs.get("paired_search", True)),
+    }  # fmt: skip
+
+
 def _baseline_rows(attrs: dict[str, Any], trials: list[FrozenTrial]) -> list[dict[str, Any]]:
     """One row per naive baseline stored in a `task/baselines/<budget>` study (the first of each)."""
     from optuna.trial import TrialState
@@ -138,7 +151,7 @@ def _baseline_rows(attrs: dict[str, Any], trials: list[FrozenTrial]) -> list[dic
             "beats_baseline": None, "tolerance": attrs.get("tolerance"), "val": t.value, "test": test,
             "test_mean": test, "test_std": None, "test_ci_low": None, "test_ci_high": None, "n_seeds": 0,
             "test_extra": {m: t.user_attrs.get(f"test_{m}") for m in attrs.get("extra_metrics", [])},
-            "params": 0, "best_trial": t.number, "hyperparams": dict(t.user_attrs.get("options", {})), "_tests": [],
+            "params": 0, "best_trial": t.number, "hyperparams": dict(t.user_attrs.get("options", {})), "_tests": [], "search": None,
         })  # fmt: skip
     return rows
 

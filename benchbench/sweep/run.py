@@ -38,15 +38,21 @@ from benchbench.sweep.studies import (
     record_baselines,
     study_attrs,
 )
-from benchbench.sweep.workers import run_workers, work_on
+from benchbench.sweep.workers import WorkerPool, run_workers, work_on
 
 __all__ = ["run_matrix", "run_sweep", "run_worker", "train_fixed"]
 
 
-def run_sweep(config: SweepConfig, *, progress: Progress | None = None, show_progress: bool = False) -> dict[str, str]:
+def run_sweep(
+    config: SweepConfig, *, progress: Progress | None = None, show_progress: bool = False, pool: WorkerPool | None = None
+) -> dict[str, str]:
     """Run (or continue) the search of `config`, then its final evaluation. Returns the names of the
-    studies: {"search": ..., "eval": ...} (no "eval" when `seeds` is 0)."""
+    studies: {"search": ..., "eval": ...} (no "eval" when `seeds` is 0). With `jobs` > 1 both run in
+    the processes of `pool` (one is made for this sweep when None)."""
     task = validate(config)
+    if pool is None and config.jobs > 1:
+        with WorkerPool(config.jobs, config.threads) as own:  # its fork server imports while this plans
+            return run_sweep(config, progress=progress, show_progress=show_progress, pool=own)
     trial_data(task, config.budget, dict(config.options))  # fails early (missing data, bad option), before writing
     prepare_results_dir(config.results)  # only once the input is known to be good
     if progress is None and show_progress:
@@ -60,12 +66,12 @@ def run_sweep(config: SweepConfig, *, progress: Progress | None = None, show_pro
         shown_epochs = max_epochs if config.jobs == 1 else None  # epoch progress from in-process workers only
         if progress is not None:
             progress.study(search.study_name, planned, finished_trials(search), shown_epochs)
-        run_workers(config.store, search.study_name, config.jobs, threads=config.threads, timeout=config.timeout, progress=progress)
+        run_workers(config.store, search.study_name, config.jobs, threads=config.threads, timeout=config.timeout, progress=progress, pool=pool)
         if int(search.user_attrs["eval_seeds"]) > 0 and _has_complete(search):
             evaluation, eval_planned = plan_evaluation(config.store, search)
             if progress is not None:
                 progress.study(evaluation.study_name, eval_planned, finished_trials(evaluation), shown_epochs)
-            run_workers(config.store, evaluation.study_name, config.jobs, threads=config.threads, timeout=None, progress=progress)
+            run_workers(config.store, evaluation.study_name, config.jobs, threads=config.threads, timeout=None, progress=progress, pool=pool)
             names["eval"] = evaluation.study_name
     return names
 
@@ -83,10 +89,12 @@ def run_matrix(configs: list[SweepConfig], *, show_progress: bool = True) -> lis
         validate(config)  # every name and number before the first cell runs
     progress = Progress(total_cells=len(configs)) if show_progress else None
     failed = []
-    with progress.bar if progress is not None else nullcontext():
+    # one pool of worker processes for every cell with the first cell's jobs and threads (the CLI gives all the same)
+    jobs, threads = (configs[0].jobs, configs[0].threads) if configs else (1, 1)
+    with WorkerPool(jobs, threads) if jobs > 1 else nullcontext() as pool, progress.bar if progress is not None else nullcontext():
         for config in configs:
             try:
-                run_sweep(config, progress=progress)
+                run_sweep(config, progress=progress, pool=pool if (config.jobs, config.threads) == (jobs, threads) else None)
             except BenchError as err:
                 if len(configs) == 1 or isinstance(err, OutOfSpace):
                     raise

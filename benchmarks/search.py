@@ -1,0 +1,255 @@
+"""The search as a user experiences it: candidate samplers and pruners side by side, on cheap versions
+of real tasks, over independent seeds, at equal trials and at equal time, in one run.
+
+Each search is the product's own path (plan_search -> load_study -> Objective -> work): the study's
+sampler, start-up and pruner are built from its attributes exactly as `bench run` builds them. One
+process, one intra-op thread, the searches run one after another.
+
+Candidates (phase 1, every one with today's median pruner):
+    tpe-10     today's default: TPE after Optuna's 10 random start-up trials
+    tpe-share  TPE after samplers.default_startup(trials) random trials (a third, 3 to 10)
+    gp         Optuna's GPSampler after the same start-up
+    random     random search
+    qmc        scrambled Sobol points
+Phase 2: the best phase-1 candidate (mean rank at equal time over the tasks) with the hyperband and
+the successive-halving pruner, planned for 3x the trials but stopped once it has used the CPU time
+its median-pruned run used on the same task and seed: at equal time it tries more configurations.
+
+"Time" is the CPU time of this process from the search's start (sampler and training, one thread):
+the machine is shared, and CPU seconds are what a busy neighbour cannot inflate; wall seconds are
+printed beside them. At equal time, a task and seed's cut is the smallest total time of its
+candidates; each candidate's best is taken over the trials it had finished by then.
+
+    OMP_NUM_THREADS=1 python benchmarks/search.py                # 2 tasks x 3 seeds x 12 trials
+    python benchmarks/search.py --trials 4 --seeds 1 --tasks adding --json out.json   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+# Cheap versions of two real tasks: the same code paths, a fraction of the data and epochs.
+TASKS = {
+    "adding": {"options": {"seq_len": 10, "train_size": 4096, "val_size": 512, "test_size": 512}, "epochs": 4},
+    "uci-pm25": {"options": {"stride": 8, "limit": 1500}, "epochs": 4},
+}
+SEED_STEP = 1000  # seed k's base seed is k * SEED_STEP: its trial seeds (base + n) never meet another's
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    sampler: str
+    pruner: str = "median"
+    startup: int | None = None  # None: samplers.default_startup(trials)
+    more: int = 1  # planned trials as a multiple of --trials; stopped by the time cap
+
+
+PHASE1 = [
+    Candidate("tpe-10", "tpe", startup=10),
+    Candidate("tpe-share", "tpe"),
+    Candidate("gp", "gp"),
+    Candidate("random", "random"),
+    Candidate("qmc", "qmc"),
+]
+
+
+def run_search(task: str, spec: dict, candidate: Candidate, seed: int, trials: int, cap: float | None, model: str) -> dict:
+    """One search into a fresh results folder; returns its trials with the time each finished at."""
+    import optuna
+
+    from benchbench.sweep.config import SweepConfig, validate
+    from benchbench.sweep.objective import Objective, trial_data
+    from benchbench.sweep.studies import load_study, plan_search
+    from benchbench.sweep.workers import work
+
+    with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
+        config = SweepConfig(
+            task=task, model=model, trials=trials * candidate.more, max_epochs=spec["epochs"], seed=seed,
+            results=Path(tmp), options=tuple(sorted(spec["options"].items())), sampler=candidate.sampler,
+            pruner=candidate.pruner, startup=candidate.startup, seeds=0,
+        )  # fmt: skip
+        if candidate.more > 1 and candidate.startup is None:  # the same start-up as its run of `trials`
+            from benchbench.sweep.samplers import default_startup
+
+            config = replace(config, startup=default_startup(trials))
+        task_spec = validate(config)
+        trial_data(task_spec, config.budget, dict(config.options))  # loaded before the clock starts (cached)
+        created, planned, _ = plan_search(task_spec, config)
+        study = load_study(config.store, created.study_name)
+        objective = Objective(study, config.store)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        done = []
+        for k in range(1, planned + 1):
+            work(study, objective, planned=k, results_dir=config.store.results)
+            trial = study.get_trials(deepcopy=False)[-1]
+            done.append({
+                "number": trial.number, "state": trial.state.name, "val": trial.value,
+                "test": trial.user_attrs.get("test") if trial.state == optuna.trial.TrialState.COMPLETE else None,
+                "cpu": time.process_time() - cpu0, "wall": time.perf_counter() - wall0,
+            })  # fmt: skip
+            if cap is not None and done[-1]["cpu"] >= cap:
+                break
+        startup = study.user_attrs.get("startup")
+    return {"task": task, "candidate": candidate.name, "seed": seed, "startup": startup, "trials": done}
+
+
+def best(trials: list[dict], direction: str) -> tuple[float, float] | tuple[None, None]:
+    """(val, test) of the best complete trial, or (None, None)."""
+    complete = [t for t in trials if t["state"] == "COMPLETE" and t["val"] is not None and math.isfinite(t["val"])]
+    if not complete:
+        return None, None
+    pick = (min if direction == "minimize" else max)(complete, key=lambda t: t["val"])
+    return pick["val"], pick["test"]
+
+
+def summarise(runs: list[dict], trials: int, directions: dict[str, str]) -> dict:
+    """Per task and candidate: the best (val, test) of each seed at equal trials and at equal time."""
+    cuts = {}  # (task, seed) -> the smallest total time over its candidates
+    for run in runs:
+        key = (run["task"], run["seed"])
+        total = run["trials"][-1]["cpu"] if run["trials"] else 0.0
+        cuts[key] = min(cuts.get(key, math.inf), total)
+    table: dict[str, dict[str, dict]] = {}
+    for run in runs:
+        direction = directions[run["task"]]
+        cut = cuts[(run["task"], run["seed"])]
+        by_time = [t for t in run["trials"] if t["cpu"] <= cut + 1e-9]
+        row = table.setdefault(run["task"], {}).setdefault(run["candidate"], {"trials": [], "time": [], "n_time": [], "cpu": [], "wall": []})
+        row["trials"].append(best(run["trials"][:trials], direction))
+        row["time"].append(best(by_time, direction))
+        row["n_time"].append(len(by_time))
+        row["cpu"].append(run["trials"][-1]["cpu"] if run["trials"] else 0.0)
+        row["wall"].append(run["trials"][-1]["wall"] if run["trials"] else 0.0)
+    for task, rows in table.items():
+        for column in ("trials", "time"):
+            order = _sign(directions[task]) * 1.0
+            medians = {name: _median([v for v, _ in row[column]]) for name, row in rows.items()}
+            for name in rows:  # 1 is best; ties share their mean rank; a candidate with no value ranks last
+                mine = medians[name]
+                if math.isnan(mine):
+                    rows[name][f"rank_{column}"] = float(len(rows))
+                    continue
+                better = sum(1 for m in medians.values() if not math.isnan(m) and order * m < order * mine)
+                tied = sum(1 for m in medians.values() if m == mine)
+                rows[name][f"rank_{column}"] = better + (tied + 1) / 2
+    return table
+
+
+def _sign(direction: str) -> int:
+    return 1 if direction == "minimize" else -1
+
+
+def _median(values) -> float:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else math.nan
+
+
+def _spread(values) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    return f"{_g(statistics.median(values))} [{_g(min(values))}, {_g(max(values))}]"
+
+
+def _g(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def mean_ranks(table: dict, column: str) -> dict[str, float]:
+    names = set.intersection(*(set(rows) for rows in table.values()))
+    return {n: statistics.mean(rows[n][f"rank_{column}"] for rows in table.values()) for n in names}
+
+
+def render(table: dict, trials: int, seeds: int) -> str:
+    lines = []
+    for task, rows in table.items():
+        spec = TASKS[task]
+        lines.append(f"\n{task} ({', '.join(f'{k}={v}' for k, v in spec['options'].items())}, {spec['epochs']} epochs), "
+                     f"{seeds} seeds: best validation value and its test value, median [min, max]")  # fmt: skip
+        lines.append(f"{'candidate':<20} {'@' + str(trials) + ' trials: val':>32} {'test':>30} {'rank':>4} | "
+                     f"{'@equal time: trials':>19} {'val':>30} {'test':>30} {'rank':>4} | {'cpu s':>6} {'wall s':>6}")  # fmt: skip
+        for name, row in sorted(rows.items(), key=lambda kv: kv[1]["rank_time"]):
+            lines.append(
+                f"{name:<20} {_spread([v for v, _ in row['trials']]):>32} {_spread([t for _, t in row['trials']]):>30} "
+                f"{row['rank_trials']:>4g} | {statistics.median(row['n_time']):>19} {_spread([v for v, _ in row['time']]):>30} "
+                f"{_spread([t for _, t in row['time']]):>30} {row['rank_time']:>4g} | {statistics.median(row['cpu']):>6.0f} "
+                f"{statistics.median(row['wall']):>6.0f}"
+            )  # fmt: skip
+    for column, label in (("trials", "equal trials"), ("time", "equal time")):
+        ranks = mean_ranks(table, column)
+        lines.append(f"mean rank over tasks at {label}: " + ", ".join(f"{n} {r:.1f}" for n, r in sorted(ranks.items(), key=lambda kv: kv[1])))
+    return "\n".join(lines)
+
+
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--trials", type=int, default=12, help="trials per search (equal-trials column)")
+    parser.add_argument("--seeds", type=int, default=3, help="independent seeds per candidate and task")
+    parser.add_argument("--model", default="lstm")
+    parser.add_argument("--candidates", nargs="+", default=[c.name for c in PHASE1])
+    parser.add_argument("--no-pruner-phase", action="store_true", help="skip phase 2 (the best with hyperband / halving)")
+    parser.add_argument("--json", type=Path, help="also write every trial and the summary here")
+    args = parser.parse_args()
+    import optuna
+    import torch
+
+    from benchbench.tasks import load_task
+
+    torch.set_num_threads(1)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    directions = {t: load_task(t).direction for t in args.tasks}
+    seeds = [k * SEED_STEP for k in range(args.seeds)]
+    start, cpu_start, load_start = time.perf_counter(), time.process_time(), _uptime()
+    print(f"start: {load_start}", flush=True)
+    runs = []
+    for task in args.tasks:
+        for candidate in [c for c in PHASE1 if c.name in args.candidates]:
+            for seed in seeds:
+                runs.append(run_search(task, TASKS[task], candidate, seed, args.trials, None, args.model))
+                r = runs[-1]
+                print(f"  {task} {candidate.name} seed {seed}: {len(r['trials'])} trials, best {best(r['trials'], directions[task])}, "
+                      f"cpu {r['trials'][-1]['cpu']:.0f}s wall {r['trials'][-1]['wall']:.0f}s", flush=True)  # fmt: skip
+    table = summarise(runs, args.trials, directions)
+    ranks = mean_ranks(table, "time")
+    chosen = min(ranks, key=lambda n: (ranks[n], n))
+    print(f"phase 1 done after {time.perf_counter() - start:.0f}s; best at equal time: {chosen}", flush=True)
+    if not args.no_pruner_phase:
+        base = next(c for c in PHASE1 if c.name == chosen)
+        for pruner in ("hyperband", "halving"):
+            candidate = replace(base, name=f"{chosen}+{pruner}", pruner=pruner, more=3)
+            for task in args.tasks:
+                for seed in seeds:
+                    own = next(r for r in runs if r["task"] == task and r["seed"] == seed and r["candidate"] == chosen)
+                    runs.append(run_search(task, TASKS[task], candidate, seed, args.trials, own["trials"][-1]["cpu"], args.model))
+                    r = runs[-1]
+                    print(f"  {task} {candidate.name} seed {seed}: {len(r['trials'])} trials, best {best(r['trials'], directions[task])}, "
+                          f"cpu {r['trials'][-1]['cpu']:.0f}s", flush=True)  # fmt: skip
+        table = summarise(runs, args.trials, directions)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    print(render(table, args.trials, args.seeds))
+    print(f"\nran {wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU of this process, one intra-op thread, {os.cpu_count()} CPUs")
+    print(f"load at start: {load_start}\nload at end:   {_uptime()}")
+    if args.json:
+        args.json.write_text(json.dumps({"runs": runs, "table": table, "wall_s": wall, "cpu_s": cpu, "tasks": TASKS}, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
