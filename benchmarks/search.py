@@ -21,6 +21,7 @@ printed beside them. At equal time, a task and seed's cut is the smallest total 
 candidates; each candidate's best is taken over the trials it had finished by then.
 
     OMP_NUM_THREADS=1 python benchmarks/search.py                # 2 tasks x 3 seeds x 12 trials
+    OMP_NUM_THREADS=1 python benchmarks/search.py --procs 2      # the same, two searches at a time
     python benchmarks/search.py --trials 4 --seeds 1 --tasks adding --json out.json   # a quick look
 """
 
@@ -191,6 +192,41 @@ def render(table: dict, trials: int, seeds: int) -> str:
     return "\n".join(lines)
 
 
+def _one(job, trials: int, model: str) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    task, candidate, seed, cap = job
+    return run_search(task, TASKS[task], candidate, seed, trials, cap, model)
+
+
+def _run_all(jobs: list, args, directions: dict[str, str]) -> list[dict]:
+    """Run the searches, `--procs` at a time (separate processes, one intra-op thread each: their CPU
+    clocks are their own); returns them in the order of `jobs`."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    def report(r: dict) -> None:
+        last = r["trials"][-1]
+        print(f"  {r['task']} {r['candidate']} seed {r['seed']}: {len(r['trials'])} trials, best "
+              f"{best(r['trials'], directions[r['task']])}, cpu {last['cpu']:.0f}s wall {last['wall']:.0f}s", flush=True)  # fmt: skip
+
+    if args.procs == 1:
+        out = []
+        for job in jobs:
+            out.append(_one(job, args.trials, args.model))
+            report(out[-1])
+        return out
+    import multiprocessing
+
+    with ProcessPoolExecutor(args.procs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_one, job, args.trials, args.model) for job in jobs]
+        out = []
+        for future in futures:
+            out.append(future.result())
+            report(out[-1])
+    return out
+
+
 def _uptime() -> str:
     try:
         return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
@@ -206,6 +242,8 @@ def main() -> None:
     parser.add_argument("--model", default="lstm")
     parser.add_argument("--candidates", nargs="+", default=[c.name for c in PHASE1])
     parser.add_argument("--no-pruner-phase", action="store_true", help="skip phase 2 (the best with hyperband / halving)")
+    parser.add_argument("--pruners", nargs="+", default=["hyperband", "halving"], help="pruners of phase 2")
+    parser.add_argument("--procs", type=int, default=1, help="searches run at once, each its own process and core")
     parser.add_argument("--json", type=Path, help="also write every trial and the summary here")
     args = parser.parse_args()
     import optuna
@@ -219,33 +257,28 @@ def main() -> None:
     seeds = [k * SEED_STEP for k in range(args.seeds)]
     start, cpu_start, load_start = time.perf_counter(), time.process_time(), _uptime()
     print(f"start: {load_start}", flush=True)
-    runs = []
-    for task in args.tasks:
-        for candidate in [c for c in PHASE1 if c.name in args.candidates]:
-            for seed in seeds:
-                runs.append(run_search(task, TASKS[task], candidate, seed, args.trials, None, args.model))
-                r = runs[-1]
-                print(f"  {task} {candidate.name} seed {seed}: {len(r['trials'])} trials, best {best(r['trials'], directions[task])}, "
-                      f"cpu {r['trials'][-1]['cpu']:.0f}s wall {r['trials'][-1]['wall']:.0f}s", flush=True)  # fmt: skip
+    jobs = [(task, c, seed, None) for task in args.tasks for c in PHASE1 if c.name in args.candidates for seed in seeds]
+    runs = _run_all(jobs, args, directions)
     table = summarise(runs, args.trials, directions)
     ranks = mean_ranks(table, "time")
     chosen = min(ranks, key=lambda n: (ranks[n], n))
     print(f"phase 1 done after {time.perf_counter() - start:.0f}s; best at equal time: {chosen}", flush=True)
     if not args.no_pruner_phase:
         base = next(c for c in PHASE1 if c.name == chosen)
-        for pruner in ("hyperband", "halving"):
+        jobs = []
+        for pruner in args.pruners:
             candidate = replace(base, name=f"{chosen}+{pruner}", pruner=pruner, more=3)
             for task in args.tasks:
                 for seed in seeds:
                     own = next(r for r in runs if r["task"] == task and r["seed"] == seed and r["candidate"] == chosen)
-                    runs.append(run_search(task, TASKS[task], candidate, seed, args.trials, own["trials"][-1]["cpu"], args.model))
-                    r = runs[-1]
-                    print(f"  {task} {candidate.name} seed {seed}: {len(r['trials'])} trials, best {best(r['trials'], directions[task])}, "
-                          f"cpu {r['trials'][-1]['cpu']:.0f}s", flush=True)  # fmt: skip
+                    jobs.append((task, candidate, seed, own["trials"][-1]["cpu"]))
+        runs += _run_all(jobs, args, directions)
         table = summarise(runs, args.trials, directions)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     print(render(table, args.trials, args.seeds))
-    print(f"\nran {wall / 60:.1f} min wall, {cpu / 60:.1f} min CPU of this process, one intra-op thread, {os.cpu_count()} CPUs")
+    searched = sum(r["trials"][-1]["cpu"] for r in runs if r["trials"]) / 60
+    print(f"\nran {wall / 60:.1f} min wall; the searches' CPU: {searched:.1f} min (+ {cpu / 60:.1f} min of this process), "
+          f"{args.procs} at a time, one intra-op thread each, {os.cpu_count()} CPUs")
     print(f"load at start: {load_start}\nload at end:   {_uptime()}")
     if args.json:
         args.json.write_text(json.dumps({"runs": runs, "table": table, "wall_s": wall, "cpu_s": cpu, "tasks": TASKS}, indent=1, default=str))
