@@ -11,9 +11,11 @@ Candidates (phase 1, every one with today's median pruner):
     gp         Optuna's GPSampler after the same start-up
     random     random search
     qmc        scrambled Sobol points
-Phase 2: the best phase-1 candidate (mean rank at equal time over the tasks) with the hyperband and
-the successive-halving pruner, planned for 3x the trials but stopped once it has used the CPU time
-its median-pruned run used on the same task and seed: at equal time it tries more configurations.
+Phase 2: the best phase-1 candidate (mean rank at equal time over the tasks, on the first seed) with
+the hyperband pruner (--pruners hyperband halving for successive halving too), planned for 3x the
+trials but stopped once it has used the CPU time its median-pruned run used on the same task and
+seed: at equal time it tries more configurations. Both phases run seed by seed, so a run stopped
+early by --minutes has every candidate on the same seeds.
 
 "Time" is the CPU time of this process from the search's start (sampler and training, one thread):
 the machine is shared, and CPU seconds are what a busy neighbour cannot inflate; wall seconds are
@@ -114,7 +116,12 @@ def best(trials: list[dict], direction: str) -> tuple[float, float] | tuple[None
 
 
 def summarise(runs: list[dict], trials: int, directions: dict[str, str]) -> dict:
-    """Per task and candidate: the best (val, test) of each seed at equal trials and at equal time."""
+    """Per task and candidate: the best (val, test) of each seed at equal trials and at equal time.
+    Only task x seed pairs every phase-1 candidate finished are counted (a run stopped by --minutes)."""
+    first = {r["candidate"] for r in runs if "+" not in r["candidate"]}
+    whole = {(t, s) for t, s in {(r["task"], r["seed"]) for r in runs}
+             if first <= {r["candidate"] for r in runs if (r["task"], r["seed"]) == (t, s)}}  # fmt: skip
+    runs = [r for r in runs if (r["task"], r["seed"]) in whole]
     cuts = {}  # (task, seed) -> the smallest total time over its candidates
     for run in runs:
         key = (run["task"], run["seed"])
@@ -176,12 +183,12 @@ def render(table: dict, trials: int, seeds: int) -> str:
     for task, rows in table.items():
         spec = TASKS[task]
         lines.append(f"\n{task} ({', '.join(f'{k}={v}' for k, v in spec['options'].items())}, {spec['epochs']} epochs), "
-                     f"{seeds} seeds: best validation value and its test value, median [min, max]")  # fmt: skip
-        lines.append(f"{'candidate':<20} {'@' + str(trials) + ' trials: val':>32} {'test':>30} {'rank':>4} | "
+                     f"up to {seeds} seeds (n: seeds run): best validation value and its test value, median [min, max]")  # fmt: skip
+        lines.append(f"{'candidate':<20} {'n':>2} {'@' + str(trials) + ' trials: val':>32} {'test':>30} {'rank':>4} | "
                      f"{'@equal time: trials':>19} {'val':>30} {'test':>30} {'rank':>4} | {'cpu s':>6} {'wall s':>6}")  # fmt: skip
         for name, row in sorted(rows.items(), key=lambda kv: kv[1]["rank_time"]):
             lines.append(
-                f"{name:<20} {_spread([v for v, _ in row['trials']]):>32} {_spread([t for _, t in row['trials']]):>30} "
+                f"{name:<20} {len(row['trials']):>2} {_spread([v for v, _ in row['trials']]):>32} {_spread([t for _, t in row['trials']]):>30} "
                 f"{row['rank_trials']:>4g} | {statistics.median(row['n_time']):>19} {_spread([v for v, _ in row['time']]):>30} "
                 f"{_spread([t for _, t in row['time']]):>30} {row['rank_time']:>4g} | {statistics.median(row['cpu']):>6.0f} "
                 f"{statistics.median(row['wall']):>6.0f}"
@@ -200,10 +207,11 @@ def _one(job, trials: int, model: str) -> dict:
     return run_search(task, TASKS[task], candidate, seed, trials, cap, model)
 
 
-def _run_all(jobs: list, args, directions: dict[str, str]) -> list[dict]:
+def _run_all(jobs: list, args, directions: dict[str, str], stop_at: float) -> list[dict]:
     """Run the searches, `--procs` at a time (separate processes, one intra-op thread each: their CPU
-    clocks are their own); returns them in the order of `jobs`."""
-    from concurrent.futures import ProcessPoolExecutor
+    clocks are their own), starting none after `stop_at` (time.monotonic()); returns those that ran,
+    in the order of `jobs`."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     def report(r: dict) -> None:
         last = r["trials"][-1]
@@ -213,18 +221,27 @@ def _run_all(jobs: list, args, directions: dict[str, str]) -> list[dict]:
     if args.procs == 1:
         out = []
         for job in jobs:
+            if time.monotonic() > stop_at:
+                break
             out.append(_one(job, args.trials, args.model))
             report(out[-1])
         return out
     import multiprocessing
 
+    results: dict[int, dict] = {}
     with ProcessPoolExecutor(args.procs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_one, job, args.trials, args.model) for job in jobs]
-        out = []
-        for future in futures:
-            out.append(future.result())
-            report(out[-1])
-    return out
+        queue, running = list(enumerate(jobs)), {}
+        while queue or running:
+            while queue and len(running) < args.procs and time.monotonic() <= stop_at:
+                i, job = queue.pop(0)
+                running[pool.submit(_one, job, args.trials, args.model)] = i
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                results[running.pop(future)] = future.result()
+                report(future.result())
+    return [results[i] for i in sorted(results)]
 
 
 def _uptime() -> str:
@@ -242,8 +259,9 @@ def main() -> None:
     parser.add_argument("--model", default="lstm")
     parser.add_argument("--candidates", nargs="+", default=[c.name for c in PHASE1])
     parser.add_argument("--no-pruner-phase", action="store_true", help="skip phase 2 (the best with hyperband / halving)")
-    parser.add_argument("--pruners", nargs="+", default=["hyperband", "halving"], help="pruners of phase 2")
+    parser.add_argument("--pruners", nargs="+", default=["hyperband"], help="pruners of phase 2 (hyperband, halving)")
     parser.add_argument("--procs", type=int, default=1, help="searches run at once, each its own process and core")
+    parser.add_argument("--minutes", type=float, help="start no search after this many minutes of wall time; summarise what ran")
     parser.add_argument("--json", type=Path, help="also write every trial and the summary here")
     args = parser.parse_args()
     import optuna
@@ -257,23 +275,31 @@ def main() -> None:
     seeds = [k * SEED_STEP for k in range(args.seeds)]
     start, cpu_start, load_start = time.perf_counter(), time.process_time(), _uptime()
     print(f"start: {load_start}", flush=True)
-    jobs = [(task, c, seed, None) for task in args.tasks for c in PHASE1 if c.name in args.candidates for seed in seeds]
-    runs = _run_all(jobs, args, directions)
-    table = summarise(runs, args.trials, directions)
-    ranks = mean_ranks(table, "time")
-    chosen = min(ranks, key=lambda n: (ranks[n], n))
-    print(f"phase 1 done after {time.perf_counter() - start:.0f}s; best at equal time: {chosen}", flush=True)
-    if not args.no_pruner_phase:
+    stop_at = time.monotonic() + args.minutes * 60 if args.minutes else math.inf
+    # Seed by seed (stopped early by --minutes, every candidate has the same seeds done): the phase-1
+    # candidates, then the pruned variants of the best of them, chosen on the first seed.
+    runs, chosen = [], None
+    for seed in seeds:
+        jobs = [(task, c, seed, None) for task in args.tasks for c in PHASE1 if c.name in args.candidates]
+        runs += _run_all(jobs, args, directions, stop_at)
+        if not runs:
+            raise SystemExit(f"no search ran before the --minutes {args.minutes} limit")
+        if chosen is None:
+            ranks = mean_ranks(summarise(runs, args.trials, directions), "time")
+            chosen = min(ranks, key=lambda n: (ranks[n], n))
+            print(f"best at equal time on the first seed: {chosen} (its pruned variants run next)", flush=True)
+        if args.no_pruner_phase:
+            continue
         base = next(c for c in PHASE1 if c.name == chosen)
         jobs = []
         for pruner in args.pruners:
             candidate = replace(base, name=f"{chosen}+{pruner}", pruner=pruner, more=3)
             for task in args.tasks:
-                for seed in seeds:
-                    own = next(r for r in runs if r["task"] == task and r["seed"] == seed and r["candidate"] == chosen)
+                own = next((r for r in runs if r["task"] == task and r["seed"] == seed and r["candidate"] == chosen), None)
+                if own is not None:
                     jobs.append((task, candidate, seed, own["trials"][-1]["cpu"]))
-        runs += _run_all(jobs, args, directions)
-        table = summarise(runs, args.trials, directions)
+        runs += _run_all(jobs, args, directions, stop_at)
+    table = summarise(runs, args.trials, directions)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     print(render(table, args.trials, args.seeds))
     searched = sum(r["trials"][-1]["cpu"] for r in runs if r["trials"]) / 60
