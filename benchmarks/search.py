@@ -42,8 +42,8 @@ from pathlib import Path
 
 # Cheap versions of two real tasks: the same code paths, a fraction of the data and epochs.
 TASKS = {
-    "adding": {"options": {"seq_len": 10, "train_size": 4096, "val_size": 512, "test_size": 512}, "epochs": 4},
-    "uci-pm25": {"options": {"stride": 8, "limit": 1500}, "epochs": 4},
+    "adding": {"options": {"seq_len": 10, "train_size": 4096, "val_size": 512, "test_size": 512}, "epochs": 3},
+    "uci-pm25": {"options": {"stride": 8, "limit": 1500}, "epochs": 3},
 }
 SEED_STEP = 1000  # seed k's base seed is k * SEED_STEP: its trial seeds (base + n) never meet another's
 
@@ -263,6 +263,9 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=1, help="searches run at once, each its own process and core")
     parser.add_argument("--minutes", type=float, help="start no search after this many minutes of wall time; summarise what ran")
     parser.add_argument("--json", type=Path, help="also write every trial and the summary here")
+    parser.add_argument("--first-seed", type=int, default=0, help="index of the first seed (seeds k * 1000)")
+    parser.add_argument("--chosen", help="the phase-1 candidate whose pruned variants run (default: the first seed's best)")
+    parser.add_argument("--merge", type=Path, nargs="+", help="--json files of earlier runs summarised with this one")
     args = parser.parse_args()
     import optuna
     import torch
@@ -272,13 +275,13 @@ def main() -> None:
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     directions = {t: load_task(t).direction for t in args.tasks}
-    seeds = [k * SEED_STEP for k in range(args.seeds)]
+    seeds = [k * SEED_STEP for k in range(args.first_seed, args.first_seed + args.seeds)]
     start, cpu_start, load_start = time.perf_counter(), time.process_time(), _uptime()
     print(f"start: {load_start}", flush=True)
     stop_at = time.monotonic() + args.minutes * 60 if args.minutes else math.inf
     # Seed by seed (stopped early by --minutes, every candidate has the same seeds done): the phase-1
     # candidates, then the pruned variants of the best of them, chosen on the first seed.
-    runs, chosen = [], None
+    runs, chosen = [], args.chosen
     for seed in seeds:
         jobs = [(task, c, seed, None) for task in args.tasks for c in PHASE1 if c.name in args.candidates]
         runs += _run_all(jobs, args, directions, stop_at)
@@ -299,9 +302,11 @@ def main() -> None:
                 if own is not None:
                     jobs.append((task, candidate, seed, own["trials"][-1]["cpu"]))
         runs += _run_all(jobs, args, directions, stop_at)
+    for path in args.merge or []:  # earlier runs of this script (--json), e.g. other seeds
+        runs += json.loads(path.read_text())["runs"]
     table = summarise(runs, args.trials, directions)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    print(render(table, args.trials, args.seeds))
+    print(render(table, args.trials, len({(r["seed"]) for r in runs})))
     searched = sum(r["trials"][-1]["cpu"] for r in runs if r["trials"]) / 60
     print(f"\nran {wall / 60:.1f} min wall; the searches' CPU: {searched:.1f} min (+ {cpu / 60:.1f} min of this process), "
           f"{args.procs} at a time, one intra-op thread each, {os.cpu_count()} CPUs")
