@@ -201,7 +201,7 @@ def run(
     sampler: Annotated[Sampler, typer.Option(help=f"Search sampler. {_SAMPLER_HELP}.")] = Sampler.tpe,
     pruner: Annotated[Pruner, typer.Option(help=f"Stops poor trials early. {_PRUNER_HELP}.")] = Pruner.median,
     startup: Annotated[
-        Optional[int], typer.Option(help="Random trials before TPE or GP model the results (default: a third of the trials, 3 to 10).")
+        Optional[int], typer.Option(help="Random trials before TPE or GP model the results (default 10: with 10 or fewer trials, a random search).")
     ] = None,
     paired_search: Annotated[
         bool,

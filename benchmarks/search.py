@@ -7,7 +7,7 @@ process, one intra-op thread, the searches run one after another.
 
 Candidates (phase 1, every one with today's median pruner):
     tpe-10     today's default: TPE after Optuna's 10 random start-up trials
-    tpe-share  TPE after samplers.default_startup(trials) random trials (a third, 3 to 10)
+    tpe-share  TPE after samplers.startup_share(trials) random trials (a third, 3 to 10)
     gp         Optuna's GPSampler after the same start-up
     random     random search
     qmc        scrambled Sobol points
@@ -22,8 +22,8 @@ the machine is shared, and CPU seconds are what a busy neighbour cannot inflate;
 printed beside them. At equal time, a task and seed's cut is the smallest total time of its
 candidates; each candidate's best is taken over the trials it had finished by then.
 
-    OMP_NUM_THREADS=1 python benchmarks/search.py                # 2 tasks x 3 seeds x 12 trials
-    OMP_NUM_THREADS=1 python benchmarks/search.py --procs 2      # the same, two searches at a time
+    OMP_NUM_THREADS=1 python benchmarks/search.py                # 2 tasks x 3 seeds x 8 trials
+    OMP_NUM_THREADS=1 python benchmarks/search.py --procs 2 --minutes 24   # two at a time, none started after 24 min
     python benchmarks/search.py --trials 4 --seeds 1 --tasks adding --json out.json   # a quick look
 """
 
@@ -53,7 +53,7 @@ class Candidate:
     name: str
     sampler: str
     pruner: str = "median"
-    startup: int | None = None  # None: samplers.default_startup(trials)
+    startup: int | None = None  # None: samplers.startup_share(trials)
     more: int = 1  # planned trials as a multiple of --trials; stopped by the time cap
 
 
@@ -81,10 +81,10 @@ def run_search(task: str, spec: dict, candidate: Candidate, seed: int, trials: i
             results=Path(tmp), options=tuple(sorted(spec["options"].items())), sampler=candidate.sampler,
             pruner=candidate.pruner, startup=candidate.startup, seeds=0,
         )  # fmt: skip
-        if candidate.more > 1 and candidate.startup is None:  # the same start-up as its run of `trials`
-            from benchbench.sweep.samplers import default_startup
+        if candidate.startup is None:  # a start-up suited to `trials` (also for the pruned runs of 3x the trials)
+            from benchbench.sweep.samplers import startup_share
 
-            config = replace(config, startup=default_startup(trials))
+            config = replace(config, startup=startup_share(trials))
         task_spec = validate(config)
         trial_data(task_spec, config.budget, dict(config.options))  # loaded before the clock starts (cached)
         created, planned, _ = plan_search(task_spec, config)
@@ -254,7 +254,7 @@ def _uptime() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    parser.add_argument("--trials", type=int, default=12, help="trials per search (equal-trials column)")
+    parser.add_argument("--trials", type=int, default=8, help="trials per search (equal-trials column)")
     parser.add_argument("--seeds", type=int, default=3, help="independent seeds per candidate and task")
     parser.add_argument("--model", default="lstm")
     parser.add_argument("--candidates", nargs="+", default=[c.name for c in PHASE1])

@@ -34,7 +34,7 @@ class SweepConfig:
     options: tuple[tuple[str, Any], ...] = ()  # dataset options overriding the spec (--option key=value)
     sampler: str = "tpe"  # a name of sweep/samplers.py SAMPLERS: tpe, gp, qmc, random or grid
     pruner: str = "median"  # a name of PRUNERS: median, hyperband, halving or none
-    startup: int | None = None  # random trials before TPE/GP model; None: samplers.default_startup(planned)
+    startup: int | None = None  # random trials before TPE/GP model; None: samplers.default_startup(planned) (10)
     paired_search: bool = True  # every family draws the same configurations (see StudyAttrs.paired_search)
     top_k: int | None = None  # configurations retrained after the search; None takes the budget's
     seeds: int | None = None  # fresh seeds per configuration; None takes the budget's; 0 skips it

@@ -14,7 +14,7 @@ import pytest
 from benchbench.space import suggest
 from benchbench.store.storage import prepare_results_dir
 from benchbench.sweep.config import SweepConfig, validate
-from benchbench.sweep.samplers import LEGACY_STARTUP, PRUNERS, SAMPLERS, default_startup
+from benchbench.sweep.samplers import LEGACY_STARTUP, PRUNERS, SAMPLERS, default_startup, startup_share
 from benchbench.sweep.studies import load_study, plan_search
 from benchbench.tasks import load_task
 
@@ -22,8 +22,9 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 @pytest.mark.parametrize(("planned", "startup"), [(1, 3), (3, 3), (8, 3), (10, 3), (12, 4), (14, 4), (30, 10), (200, 10)])
-def test_default_startup_is_a_third_of_the_plan_between_3_and_10(planned, startup):
-    assert default_startup(planned) == startup
+def test_the_startup_share_is_a_third_of_the_plan_between_3_and_10(planned, startup):
+    assert startup_share(planned) == startup
+    assert default_startup(planned) == LEGACY_STARTUP  # the default stays Optuna's 10 (README, "Search")
 
 
 def _planned(tmp_path, model="lstm", **options):
