@@ -274,6 +274,17 @@ def run(
     timeout: Annotated[Optional[float], typer.Option(help="Start no new search trial after SECONDS.")] = None,
     sampler: Annotated[Sampler, typer.Option(help=f"Search sampler. {_SAMPLER_HELP}.")] = Sampler.tpe,
     pruner: Annotated[Pruner, typer.Option(help=f"Stops poor trials early. {_PRUNER_HELP}.")] = Pruner.median,
+    startup: Annotated[
+        Optional[int], typer.Option(help="Random trials before TPE or GP model the results (default 10: with 10 or fewer trials, a random search).")
+    ] = None,
+    paired_search: Annotated[
+        bool,
+        typer.Option(
+            "--paired-search/--no-paired-search",
+            help="Paired: every family draws the same configurations from one sampler stream (common random "
+            "numbers for comparing families); independent: each family's stream is its own.",
+        ),
+    ] = True,
     top_k: Annotated[Optional[int], typer.Option(help="Best configurations retrained after the search (default: the budget's).")] = None,
     seeds: Annotated[
         Optional[str],
@@ -327,6 +338,7 @@ def run(
                 seed=seed, results=results, options=options, sampler=sampler.value, pruner=pruner.value,
                 top_k=top_k, seeds=_seeds(seeds), storage=storage, jobs=jobs, threads=threads, precision=precision,
                 seeds_target=target_detectable if seeds == "auto" else None, max_seeds=max_seeds, trackers=trackers,
+                startup=startup, paired_search=paired_search,
             )
             for t, m in cells
         ]  # fmt: skip

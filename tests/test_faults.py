@@ -804,6 +804,7 @@ def test_a_full_disk_stops_the_run_in_one_line_and_the_same_command_continues(tm
     for name in ("adding/lstm/smoke", "adding/lstm/smoke/eval"):
         trials = _trials(copy, name)
         counted = counted_trials(trials)
-        assert all(t.state == TrialState.COMPLETE for t in counted), [(t.number, t.state, t.user_attrs.get("fail_reason")) for t in trials]
+        # finished: complete, or stopped by the median pruner (which trials it stops depends on what the sampler proposed)
+        assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in counted), [(t.number, t.state, t.user_attrs.get("fail_reason")) for t in trials]
         planned = optuna.load_study(study_name=name, storage=open_storage(copy)).user_attrs["planned"]
         assert len(counted) == int(planned) and (name.endswith("eval") or planned == 4)

@@ -45,8 +45,7 @@ COLUMNS = [
     "task", "budget", "kind", "rank", "model", "metric", "direction", "units",
     "val", "test", "test_mean", "test_std", "test_ci_low", "test_ci_high", "test_ci_scale", "n_seeds", "p_value",
     "same_as_best", "test_extra", "params", "trials", "complete", "pruned", "failed", "cut_short", "wall_time", "best_trial",
-    "hyperparams",
-    "baseline", "baseline_label", "beats_baseline", "tolerance",
+    "hyperparams", "baseline", "baseline_label", "beats_baseline", "tolerance", "search",
 ]  # fmt: skip
 MODEL, BASELINE = "model", "baseline"  # row kinds: a family's result, a naive baseline's
 _INTEGERS = ["rank", "n_seeds", "params", "trials", "complete", "pruned", "failed", "best_trial"]
@@ -107,6 +106,7 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
         "tolerance": attrs.get("tolerance"),
         "val": None, "test": None, "test_mean": None, "test_std": None, "test_ci_low": None, "test_ci_high": None,
         "test_ci_scale": None, "n_seeds": 0, "test_extra": {}, "params": None, "best_trial": None, "hyperparams": {}, "_tests": [],
+        "search": _search(attrs),
     }  # fmt: skip
     best = best_trial(counted, attrs.get("direction"))
     if best is None:
@@ -132,6 +132,18 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
     return row
 
 
+def _search(attrs: dict[str, Any]) -> dict[str, Any] | None:
+    """How a search study searched: sampler, random start-up trials, pruner, and whether its family drew
+    the same configurations as the others (paired); None for a fixed run. Studies made before these
+    were recorded searched with 10 start-up trials, paired."""
+    if "sampler" not in attrs:
+        return None
+    return {
+        "sampler": attrs["sampler"], "startup": attrs.get("startup", 10), "pruner": attrs.get("pruner"),
+        "paired": bool(attrs.get("paired_search", True)),
+    }  # fmt: skip
+
+
 def _baseline_rows(attrs: dict[str, Any], trials: list[FrozenTrial]) -> list[dict[str, Any]]:
     """One row per naive baseline stored in a `task/baselines/<budget>` study (the first of each)."""
     from optuna.trial import TrialState
@@ -152,7 +164,7 @@ def _baseline_rows(attrs: dict[str, Any], trials: list[FrozenTrial]) -> list[dic
             "test_mean": test, "test_std": None, "test_ci_low": None, "test_ci_high": None, "test_ci_scale": None,
             "n_seeds": 0,
             "test_extra": {m: t.user_attrs.get(f"test_{m}") for m in attrs.get("extra_metrics", [])},
-            "params": 0, "best_trial": t.number, "hyperparams": dict(t.user_attrs.get("options", {})), "_tests": [],
+            "params": 0, "best_trial": t.number, "hyperparams": dict(t.user_attrs.get("options", {})), "_tests": [], "search": None,
         })  # fmt: skip
     return rows
 

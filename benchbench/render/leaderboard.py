@@ -24,7 +24,7 @@ from benchbench.render.text import (
 from benchbench.stats import is_missing
 from benchbench.store.names import is_fixed_label
 
-__all__ = ["DISPLAY", "FORMATS", "LEGEND", "PUBLISHED", "display", "render", "write_leaderboards"]
+__all__ = ["DISPLAY", "FORMATS", "LEGEND", "PUBLISHED", "display", "render", "search_note", "write_leaderboards"]
 
 FORMATS = ("table", "csv", "markdown", "json")
 
@@ -210,6 +210,9 @@ def _rich_tables(frame: pd.DataFrame, width: int):
         lines = [LEGEND]
         if group["model"].str.endswith(CUT_SHORT_MARK).any():
             lines.append(CUT_SHORT_NOTE)
+        searched = search_note(frame[(frame["task"] == task) & (frame["budget"] == budget)])
+        if searched:
+            lines.append(searched)
         if left_out:
             needs = natural + _GAP * (len(columns) - 1)
             lines.append(
@@ -223,6 +226,26 @@ def _rich_tables(frame: pd.DataFrame, width: int):
             lines += [f"{r['model']}: {r['note']}" for _, r in group[group["kind"] == PUBLISHED].iterrows()]
         table.caption, table.caption_justify = escape("\n".join(lines)), "left"
         yield table
+
+
+def search_note(frame: pd.DataFrame) -> str:
+    """One line on how the families of a leaderboard were searched: sampler, start-up and pruner, and
+    whether the search was paired (every family drew the same configurations) or independent."""
+    searches = [s for s in frame.get("search", pd.Series(dtype=object)) if isinstance(s, dict)]
+    if not searches:
+        return ""
+    how = sorted({
+        f"{s['sampler']}" + (f" after {s['startup']} random trials" if s["sampler"] in ("tpe", "gp") else "")
+        + f", {s['pruner']} pruner" for s in searches
+    })  # fmt: skip
+    paired = {s["paired"] for s in searches}
+    if paired == {True}:
+        pairing = "paired: every family drew the same configurations (--paired-search)"
+    elif paired == {False}:
+        pairing = "independent: each family drew its own configurations (--no-paired-search)"
+    else:
+        pairing = "mixed: some families paired, some independent (compare with care)"
+    return f"search: {'; '.join(how)}; {pairing}"
 
 
 def _baseline_note(row: pd.Series) -> str:
@@ -250,7 +273,10 @@ def _markdown(frame: pd.DataFrame) -> str:
     if text.empty:
         return "| " + " | ".join(text.columns) + " |\n|" + "---|" * len(text.columns) + "\n"
     note = f" {CUT_SHORT_NOTE}." if text["model"].str.endswith(CUT_SHORT_MARK).any() else ""
-    return text.to_markdown(index=False, disable_numparse=True) + "\n\n" + LEGEND + "." + note + "\n"
+    pairs = sorted(set(zip(frame["task"], frame["budget"])))
+    notes = [n for n in (search_note(frame[(frame["task"] == t) & (frame["budget"] == b)]) for t, b in pairs) if n]
+    searched = "".join(f"\n\n{n}." for n in dict.fromkeys(notes))
+    return text.to_markdown(index=False, disable_numparse=True) + "\n\n" + LEGEND + "." + note + searched + "\n"
 
 
 def render(frame: pd.DataFrame, fmt: str, *, width: int = 120) -> str | list:
@@ -265,7 +291,7 @@ def render(frame: pd.DataFrame, fmt: str, *, width: int = 120) -> str | list:
         return _markdown(frame)
     if fmt == "csv":
         as_json = {
-            c: frame[c].map(lambda v: json.dumps(v, sort_keys=True)) for c in ("hyperparams", "test_extra", "tolerance")
+            c: frame[c].map(lambda v: json.dumps(v, sort_keys=True)) for c in ("hyperparams", "test_extra", "tolerance", "search")
         }
         return frame.assign(**as_json).to_csv(index=False)
     raise ValueError(f"unknown format {fmt!r}")

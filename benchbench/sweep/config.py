@@ -35,8 +35,10 @@ class SweepConfig:
     seed: int = 0  # base seed of sampler and trials
     results: Path = Path("results")  # results folder (journal storage, logs, leaderboards)
     options: tuple[tuple[str, Any], ...] = ()  # dataset options overriding the spec (--option key=value)
-    sampler: str = "tpe"  # tpe, random or grid
-    pruner: str = "median"  # median, hyperband or none
+    sampler: str = "tpe"  # a name of sweep/samplers.py SAMPLERS: tpe, gp, qmc, random or grid
+    pruner: str = "median"  # a name of PRUNERS: median, hyperband, halving or none
+    startup: int | None = None  # random trials before TPE/GP model; None: samplers.default_startup(planned) (10)
+    paired_search: bool = True  # every family draws the same configurations (see StudyAttrs.paired_search)
     top_k: int | None = None  # configurations retrained after the search; None takes the budget's
     seeds: int | None = None  # fresh seeds per configuration; None takes the budget's; 0 skips it
     storage: str | None = None  # an RDB URL shared by many machines; None: the results folder's journal
@@ -81,7 +83,7 @@ def validate(config: SweepConfig) -> Task:
         value = getattr(config, name)
         if value is not None and not value > 0:  # NaN too
             raise BenchError(f"--{name.replace('_', '-')} must be positive, got {value}")
-    for name in ("seeds", "jobs", "threads"):
+    for name in ("seeds", "jobs", "threads", "startup"):
         value = getattr(config, name)
         if value is not None and value < 0:
             raise BenchError(f"--{name} must be 0 or more, got {value}")

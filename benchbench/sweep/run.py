@@ -42,7 +42,7 @@ from benchbench.sweep.studies import (
     record_baselines,
     study_attrs,
 )
-from benchbench.sweep.workers import MAX_ERRORS_IN_A_ROW, run_workers, work_on
+from benchbench.sweep.workers import MAX_ERRORS_IN_A_ROW, WorkerPool, run_workers, work_on
 
 __all__ = [
     "CUT_SHORT", "DONE", "NO_RESULT", "CellOutcome", "auto_seeds", "cell_outcome", "run_command", "run_matrix", "run_sweep",
@@ -50,10 +50,16 @@ __all__ = [
 ]  # fmt: skip
 
 
-def run_sweep(config: SweepConfig, *, progress: Progress | None = None, show_progress: bool = False) -> dict[str, str]:
+def run_sweep(
+    config: SweepConfig, *, progress: Progress | None = None, show_progress: bool = False, pool: WorkerPool | None = None
+) -> dict[str, str]:
     """Run (or continue) the search of `config`, then its final evaluation. Returns the names of the
-    studies: {"search": ..., "eval": ...} (no "eval" when `seeds` is 0)."""
+    studies: {"search": ..., "eval": ...} (no "eval" when `seeds` is 0). With `jobs` > 1 both run in
+    the processes of `pool` (one is made for this sweep when None)."""
     task = validate(config)
+    if pool is None and config.jobs > 1:
+        with WorkerPool(config.jobs, config.threads) as own:  # its fork server imports while this plans
+            return run_sweep(config, progress=progress, show_progress=show_progress, pool=own)
     trial_data(task, config.budget, dict(config.options))  # fails early (missing data, bad option), before writing
     prepare_results_dir(config.results)  # only once the input is known to be good
     if progress is None and show_progress:
@@ -67,16 +73,16 @@ def run_sweep(config: SweepConfig, *, progress: Progress | None = None, show_pro
         shown_epochs = max_epochs if config.jobs == 1 else None  # epoch progress from in-process workers only
         if progress is not None:
             progress.study(search.study_name, planned, finished_trials(search), shown_epochs)
-        run_workers(config.store, search.study_name, config.jobs, threads=config.threads, timeout=config.timeout, progress=progress)
+        run_workers(config.store, search.study_name, config.jobs, threads=config.threads, timeout=config.timeout, progress=progress, pool=pool)
         _mark_cut_short(search, planned, config)
         if int(search.user_attrs["eval_seeds"]) > 0 and _has_complete(search):
             evaluation, eval_planned = plan_evaluation(config.store, search)
             if progress is not None:
                 progress.study(evaluation.study_name, eval_planned, finished_trials(evaluation), shown_epochs)
-            run_workers(config.store, evaluation.study_name, config.jobs, threads=config.threads, timeout=None, progress=progress)
+            run_workers(config.store, evaluation.study_name, config.jobs, threads=config.threads, timeout=None, progress=progress, pool=pool)
             names["eval"] = evaluation.study_name
             if config.seeds_target is not None:
-                _more_seeds(config, search, progress)
+                _more_seeds(config, search, progress, pool)
     return names
 
 
@@ -116,7 +122,7 @@ def _best_values(evaluation) -> list[float]:
     ]
 
 
-def _more_seeds(config: SweepConfig, search, progress: Progress | None) -> None:
+def _more_seeds(config: SweepConfig, search, progress: Progress | None, pool=None) -> None:
     """`--seeds auto`: retrain the search's best configuration with more seeds until auto_seeds is
     satisfied (each round queues the seeds it asks for and runs them)."""
     assert config.seeds_target is not None
@@ -128,7 +134,7 @@ def _more_seeds(config: SweepConfig, search, progress: Progress | None) -> None:
         evaluation, planned = plan_evaluation(config.store, search, seeds=wanted)
         if progress is not None:
             progress.study(evaluation.study_name, planned, finished_trials(evaluation), None)
-        run_workers(config.store, evaluation.study_name, config.jobs, threads=config.threads, timeout=None, progress=progress)
+        run_workers(config.store, evaluation.study_name, config.jobs, threads=config.threads, timeout=None, progress=progress, pool=pool)
 def _mark_cut_short(search, planned: int, config: SweepConfig) -> None:
     """Record on the search study whether this run left its plan short (`cut_short`: why, or None
     once a later run finished it), so that the leaderboard and its JSON mark the row."""
@@ -257,10 +263,13 @@ def run_matrix(configs: list[SweepConfig], *, show_progress: bool = True) -> lis
         validate(config)  # every name and number before the first cell runs
     progress = Progress(total_cells=len(configs)) if show_progress else None
     outcomes = []
-    with progress.bar if progress is not None else nullcontext():
+    # one pool of worker processes for every cell with the first cell's jobs and threads (the CLI gives all the same)
+    jobs, threads = (configs[0].jobs, configs[0].threads) if configs else (1, 1)
+    with WorkerPool(jobs, threads) if jobs > 1 else nullcontext() as pool, progress.bar if progress is not None else nullcontext():
         for config in configs:
             try:
-                outcomes.append(cell_outcome(config, run_sweep(config, progress=progress)))
+                own = pool if (config.jobs, config.threads) == (jobs, threads) else None
+                outcomes.append(cell_outcome(config, run_sweep(config, progress=progress, pool=own)))
             except BenchError as err:
                 if len(configs) == 1 or isinstance(err, OutOfSpace):
                     raise

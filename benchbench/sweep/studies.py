@@ -31,7 +31,7 @@ from benchbench.store.names import (
 from benchbench.store.storage import StorageSpec
 from benchbench.store.trials import count_trials, counted_trials, ranked_trials
 from benchbench.sweep.config import SweepConfig
-from benchbench.sweep.samplers import PRUNERS, SAMPLERS
+from benchbench.sweep.samplers import LEGACY_STARTUP, PRUNERS, SAMPLERS, default_startup
 from benchbench.tasks import Task, load_task
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "StudyAttrs", "create_study", "load_study", "origins", "plan_evaluation", "plan_search", "provenance", "record_baselines",
-    "rerun_command", "restore",
+    "rerun_command", "restore", "sampler_seed",
 ]  # fmt: skip
 
 
@@ -132,11 +132,14 @@ class StudyAttrs:
     model_origin: dict[str, Any] = field(default_factory=dict)  # the family's reference, module, file sha256, package; {} built-in
     task_origin: dict[str, Any] = field(default_factory=dict)  # the task spec's (or CSV file's) path and sha256; {} shipped
     plugins: list[str] = field(default_factory=list)  # --plugin / BENCH_PLUGINS modules imported when it was made
+    # every family's search draws the same configurations from the same sampler stream (common random
+    # numbers across families); False: each family's stream is offset by its name (sampler_seed)
+    paired_search: bool = True
 
     @classmethod
     def of(
         cls, task: Task, *, kind: str, model: str, budget: str, options: dict[str, Any], seed: int,
-        precision: str = DEFAULT_PRECISION,
+        precision: str = DEFAULT_PRECISION, paired_search: bool = True,
     ) -> StudyAttrs:
         from benchbench.tasks import task_origin
 
@@ -149,7 +152,7 @@ class StudyAttrs:
             kind=str(kind), task=task.name, task_options=dict(options), model=str(model), budget=str(budget),
             metric=task.metric, direction=task.direction, units=task.units, extra_metrics=list(task.extra_metrics),
             tolerance=task.tolerance, seed=seed, precision=precision, model_origin=model_origin,
-            task_origin=task_origin(task.name), plugins=modules,
+            task_origin=task_origin(task.name), plugins=modules, paired_search=paired_search,
         )  # fmt: skip
 
     @classmethod
@@ -166,9 +169,21 @@ def study_attrs(task: Task, config: SweepConfig, kind: str, budget_name: str) ->
     log to (`trackers`, read by every worker)."""
     attrs = StudyAttrs.of(
         task, kind=kind, model=config.model, budget=budget_name, options=dict(config.options), seed=config.seed,
-        precision=config.precision,
+        precision=config.precision, paired_search=config.paired_search,
     ).to_attrs()
     return {**attrs, "trackers": list(config.trackers)}
+
+
+def sampler_seed(attrs: dict[str, Any]) -> int:
+    """The seed a search study's sampler stream starts from: the base seed, offset by the family's name
+    when the search is not paired (a stable CRC, not Python's salted hash), so independent searches of
+    two families draw different configurations while each stays reproducible."""
+    import zlib
+
+    seed = int(attrs["seed"])
+    if not attrs.get("paired_search", True):
+        seed += zlib.crc32(str(attrs["model"]).encode()) % 1_000_003
+    return seed
 
 
 def create_study(store: StorageSpec, name: str, direction: str, attrs: dict[str, Any]):
@@ -200,8 +215,11 @@ def load_study(store: StorageSpec, name: str, worker_index: int = 0) -> optuna.S
         return study
     task = load_task(attrs["task"])
     space = task.search_space(attrs["model"], attrs["budget"])
-    seed = attrs["seed"] + len(study.trials) + 10_007 * worker_index
-    study.sampler = SAMPLERS.get(attrs.get("sampler", "tpe")).build(space, seed)
+    entry = SAMPLERS.get(attrs.get("sampler", "tpe"))
+    # a fresh stream per load and worker (a continued study repeats no configuration), except for a
+    # sampler that continues one sequence stored in the study (QMC): that one keeps the study's seed
+    seed = sampler_seed(attrs) + (0 if entry.sequence else len(study.trials) + 10_007 * worker_index)
+    study.sampler = entry.build(space, seed, int(attrs.get("startup", LEGACY_STARTUP)))
     study.pruner = PRUNERS.get(attrs.get("pruner", "median")).build(int(attrs["max_epochs"]))
     return study
 
@@ -241,6 +259,7 @@ def plan_search(task: Task, config: SweepConfig) -> tuple[optuna.Study, int, int
     attrs = study_attrs(task, config, Kind.SEARCH, config.budget)
     attrs.update(
         sampler=config.sampler, pruner=config.pruner, max_epochs=max_epochs, planned=planned,
+        startup=config.startup if config.startup is not None else default_startup(planned),
         top_k=config.top_k or budget.top_k, eval_seeds=budget.seeds if config.seeds is None else config.seeds,
     )  # fmt: skip
     name = study_name(task.name, config.model, config.budget, dict(config.options))
@@ -271,7 +290,7 @@ def plan_evaluation(store: StorageSpec, search: optuna.Study, *, seeds: int | No
         if len(chosen) == k:
             break
     name = eval_study_name(search.study_name)
-    eval_attrs = {**{key: attrs[key] for key in attrs if key not in ("sampler", "pruner", "planned", "top_k", "eval_seeds")}}
+    eval_attrs = {**{key: attrs[key] for key in attrs if key not in ("sampler", "pruner", "startup", "planned", "top_k", "eval_seeds")}}
     eval_attrs.update(kind=Kind.EVAL.value, search_study=search.study_name, ranking=[t.number for t in chosen])
     study = create_study(store, name, attrs["direction"], eval_attrs)
     with claim_lock(study, store.results):

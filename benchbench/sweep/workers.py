@@ -59,7 +59,9 @@ from benchbench.sweep.signals import (
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["ERROR", "MAX_ERRORS_IN_A_ROW", "intra_op_threads", "run_trial", "run_workers", "trial_failure", "work", "work_on"]
+__all__ = [
+    "ERROR", "MAX_ERRORS_IN_A_ROW", "WorkerPool", "intra_op_threads", "run_trial", "run_workers", "trial_failure", "work", "work_on",
+]  # fmt: skip
 
 
 def _claim(study: optuna.Study, planned: int, results_dir) -> optuna.Trial | None:
@@ -213,8 +215,15 @@ def work_on(store: StorageSpec, name: str, worker_index: int, *, timeout: float 
     )  # fmt: skip
 
 
-def _worker_process(store: StorageSpec, name: str, index: int, timeout: float | None, threads: int, device: str | None) -> None:
-    """Entry point of a `--jobs` worker process (spawned: a fresh interpreter, no inherited torch state)."""
+# Modules every trial needs, imported once by the fork server (a clean process) while the command
+# plans; each worker forks from it with them loaded, instead of importing them itself.
+_PRELOAD = ["torch", "lightning.pytorch", "optuna", "optuna_integration", "benchbench.training", "benchbench.sweep.objective"]
+
+
+def _pool_worker(index: int, threads: int, device: str | None, jobs, done) -> None:
+    """Entry point of a pool worker: takes (storage, study, timeout) jobs from its queue and works on
+    each study's plan until a None arrives; reports each job done on `done`. Exits 2 after printing
+    the one line of a user-facing error (a full disk, a storage gone), 130 on Ctrl-C or SIGTERM."""
     if device is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = device  # pin this worker to one GPU; several may share one
     import torch
@@ -222,7 +231,10 @@ def _worker_process(store: StorageSpec, name: str, index: int, timeout: float | 
     torch.set_num_threads(threads)
     try:
         with sigterm_as_interrupt():
-            work_on(store, name, index, timeout=timeout)
+            while (job := jobs.get()) is not None:
+                store, name, timeout = job
+                work_on(store, name, index, timeout=timeout)
+                done.put(index)
     except Exception as err:  # bad input, a full disk, a storage gone: one line, as the CLI prints it
         import sys
 
@@ -234,6 +246,101 @@ def _worker_process(store: StorageSpec, name: str, index: int, timeout: float | 
     except KeyboardInterrupt:  # Ctrl-C reaches every process of the terminal's group; the parent reports it
         ignore_interrupts()
         raise SystemExit(INTERRUPTED_EXIT) from None
+
+
+class WorkerPool:
+    """`jobs` long-lived worker processes of one command: started once, they work on every study the
+    command runs (each cell of a matrix, each search and its evaluation), so a worker pays its start-up
+    (imports, CUDA) once, not once per study; the data of a study is loaded once per worker.
+
+    The processes fork from a fork server (a clean interpreter that imported torch, Lightning and the
+    trial code once, started by `start()` so that its imports overlap the command's planning), so no
+    worker imports them again and none inherits the command's threads or CUDA state. Worker i runs on
+    GPU i mod the GPU count when there are GPUs, with `threads` intra-op threads."""
+
+    def __init__(self, jobs: int, threads: int) -> None:
+        import multiprocessing
+
+        self.jobs, self.threads = jobs, intra_op_threads(threads, jobs)
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        self.context = multiprocessing.get_context(method)
+        self.workers: list = [None] * jobs
+        self.queues: list = []
+        self.done = None
+        self.gpus: list[str] | None = None
+
+    def start(self) -> WorkerPool:
+        """Start the fork server now (it imports while the caller plans); the workers start at the first `run`."""
+        if self.context.get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            self.context.set_forkserver_preload(_PRELOAD)
+            forkserver.ensure_running()
+        return self
+
+    def _revive(self) -> None:
+        """Start the workers that are not running (first use, or after one stopped on an error)."""
+        if self.done is None:
+            self.done = self.context.Queue()
+            self.queues = [self.context.Queue() for _ in range(self.jobs)]
+        if self.gpus is None:
+            self.gpus = _gpu_list()
+        for i, worker in enumerate(self.workers):
+            if worker is not None and worker.is_alive():
+                continue
+            self.queues[i] = self.context.Queue()  # a dead worker's queue may hold a job it never took
+            device = self.gpus[i % len(self.gpus)] if self.gpus else None
+            self.workers[i] = self.context.Process(
+                target=_pool_worker, args=(i, self.threads, device, self.queues[i], self.done), daemon=False
+            )
+            self.workers[i].start()
+
+    def run(self, store: StorageSpec, name: str, *, timeout: float | None, progress=None) -> None:
+        """Every worker works on study `name` until its plan is done; returns when all have finished."""
+        import queue
+
+        self._revive()
+        for q in self.queues:
+            q.put((store, name, timeout))
+        pending = set(range(self.jobs))
+        failed: list[int] = []
+        try:
+            while pending:
+                try:
+                    pending.discard(self.done.get(timeout=1.0))
+                except queue.Empty:
+                    pass
+                for i in [i for i in pending if not self.workers[i].is_alive()]:
+                    pending.discard(i)
+                    failed.append(self.workers[i].exitcode)
+                if progress is not None:
+                    progress.poll(store, name)
+        except KeyboardInterrupt:
+            _stop_workers([w for w in self.workers if w is not None])
+            raise Interrupted(name, None, requeued=True) from None
+        if failed and set(failed) == {2}:  # each printed its one line (a full disk, a storage gone)
+            raise BenchError(f"{len(failed)} of {self.jobs} workers of {name} stopped (see their errors above); run the same command to continue")
+        if failed:
+            raise RuntimeError(f"{len(failed)} of {self.jobs} workers of {name} exited with codes {failed}; see their output above")
+
+    def close(self) -> None:
+        """Let idle workers exit; stop any that does not within a few seconds."""
+        for worker, q in zip(self.workers, self.queues):
+            if worker is not None and worker.is_alive():
+                q.put(None)
+        for worker in self.workers:
+            if worker is not None:
+                worker.join(10.0)
+                if worker.is_alive():
+                    worker.terminate()
+                    worker.join()
+        self.workers = [None] * self.jobs
+
+    def __enter__(self) -> WorkerPool:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _gpu_list() -> list[str]:
@@ -277,10 +384,13 @@ def intra_op_threads(threads: int, jobs: int) -> int:
     return threads if threads > 0 else max(1, (os.cpu_count() or 1) // jobs)
 
 
-def run_workers(store: StorageSpec, name: str, jobs: int, *, threads: int, timeout: float | None, progress=None) -> None:
-    """Run the study's plan with `jobs` workers: in this process for one, else in spawned processes
-    (worker i on GPU i mod the GPU count when there are GPUs), while this process shows progress.
-    Each worker runs `intra_op_threads(threads, jobs)` intra-op threads."""
+def run_workers(
+    store: StorageSpec, name: str, jobs: int, *, threads: int, timeout: float | None, progress=None, pool: WorkerPool | None = None
+) -> None:
+    """Run the study's plan with `jobs` workers: in this process for one, else in the processes of
+    `pool` (a WorkerPool of `jobs` workers the caller keeps for its other studies; one made for this
+    study alone when None), while this process shows progress. Each worker runs
+    `intra_op_threads(threads, jobs)` intra-op threads."""
     threads = intra_op_threads(threads, jobs)
     if jobs == 1:
         import torch
@@ -288,33 +398,8 @@ def run_workers(store: StorageSpec, name: str, jobs: int, *, threads: int, timeo
         torch.set_num_threads(threads)
         work_on(store, name, 0, timeout=timeout, progress=progress)
         return
-    import multiprocessing
-
-    gpus = _gpu_list()
-    context = multiprocessing.get_context("spawn")
-    workers = [
-        context.Process(
-            target=_worker_process, args=(store, name, i, timeout, threads, gpus[i % len(gpus)] if gpus else None), daemon=False
-        )
-        for i in range(jobs)
-    ]  # fmt: skip
-    for worker in workers:
-        worker.start()
-    try:
-        while any(w.is_alive() for w in workers):
-            if progress is not None:
-                progress.poll(store, name)
-            time.sleep(1.0)
-    except KeyboardInterrupt:
-        _stop_workers(workers)
-        raise Interrupted(name, None, requeued=True) from None
-    for worker in workers:
-        worker.join()
-    if progress is not None:
-        progress.poll(store, name)
-    failed = [w.exitcode for w in workers if w.exitcode != 0]
-    if failed and set(failed) == {2}:  # each printed its one line (a full disk, a storage gone)
-        raise BenchError(f"{len(failed)} of {jobs} workers of {name} stopped (see their errors above); run the same command to continue")
-    if failed:
-        raise RuntimeError(f"{len(failed)} of {jobs} workers of {name} exited with codes {failed}; see their output above")
-
+    if pool is not None:
+        pool.run(store, name, timeout=timeout, progress=progress)
+        return
+    with WorkerPool(jobs, threads) as own:
+        own.run(store, name, timeout=timeout, progress=progress)

@@ -230,7 +230,7 @@ def test_json_keys_types_and_stability(three):
         "task", "budget", "kind", "rank", "model", "metric", "direction", "units", "val", "test", "test_mean",
         "test_std", "test_ci_low", "test_ci_high", "test_ci_scale", "n_seeds", "p_value", "same_as_best", "test_extra", "params",
         "trials", "complete", "pruned", "failed", "cut_short", "wall_time", "best_trial", "hyperparams", "baseline",
-        "baseline_label", "beats_baseline", "tolerance",
+        "baseline_label", "beats_baseline", "tolerance", "search",
     ]  # fmt: skip
     best, second = rows[0], rows[1]
     assert best["p_value"] is None and best["same_as_best"] is True and isinstance(second["p_value"], float)
@@ -400,3 +400,31 @@ def test_piped_output_without_columns_holds_every_column(greff, monkeypatch):
     for column in ("val MSE", "test MSE", "95% CI", "seeds", "vs best", "params", "trials c/p/f", "time", "hyperparameters"):
         assert column in header
     assert "left out" not in out.stdout and "…" not in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("paired", "words"),
+    [
+        ((True, True), "paired: every family drew the same configurations"),
+        ((False, False), "independent: each family drew its own configurations"),
+        ((True, False), "mixed: some families paired, some independent"),
+    ],
+)
+def test_the_caption_says_how_the_families_were_searched(results, paired, words):
+    for model, pair, val in (("lstm", paired[0], 0.05), ("gru", paired[1], 0.04)):
+        study(
+            results, model=model, sampler="tpe", pruner="median", startup=4, paired_search=pair,
+            trials=[{"value": val, "test": val}],
+        )  # fmt: skip
+    frame = collect(results)
+    assert list(frame["search"]) == [
+        {"sampler": "tpe", "startup": 4, "pruner": "median", "paired": p} for p in (paired[1], paired[0])
+    ]
+    for text in (render(frame, "markdown"), bench("leaderboard", "--results", results).output):
+        assert "search: tpe after 4 random trials, median pruner" in text and words in " ".join(text.split())
+
+
+def test_a_study_from_before_the_search_was_recorded_reads_as_paired_with_ten_startup_trials(results):
+    study(results, model="lstm", sampler="random", pruner="median", trials=[{"value": 0.05, "test": 0.05}])
+    assert collect(results).loc[0, "search"] == {"sampler": "random", "startup": 10, "pruner": "median", "paired": True}
+    assert "search: random, median pruner; paired" in render(collect(results), "markdown")

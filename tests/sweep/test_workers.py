@@ -147,6 +147,25 @@ def test_jobs_runs_worker_processes_on_one_storage(tmp_path):
     assert (results / "leaderboard.json").is_file()
 
 
+def test_worker_processes_live_across_cells_and_evaluations(tmp_path):
+    """`--jobs 2` over a matrix of two cells: the same two worker processes run every trial of both
+    searches and both evaluations (started once; imports and start-up paid once per worker)."""
+    results = tmp_path / "results"
+    out = subprocess.run(
+        bench_cmd("run", "--task", "adding", "--model", "lstm,gru", "--budget", "smoke", "--pruner", "none",
+                  "--trials", 3, "--seeds", 2, "--max-epochs", 1, "--jobs", 2, "--results", results),
+        env=_env(), capture_output=True, text=True, timeout=400,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    pids = set()
+    for model in ("lstm", "gru"):
+        search = _assert_plan_done_exactly_once(_study(results, f"adding/{model}/smoke"), 3)
+        evaluation = _study(results, f"adding/{model}/smoke/eval").trials
+        assert len(evaluation) == 2 and all(t.state == TrialState.COMPLETE for t in evaluation)
+        pids |= {t.user_attrs["worker"]["pid"] for t in [*search, *evaluation]}
+    assert len(pids) == 2, pids
+
+
 def test_grid_sampler_visits_each_point_once(tmp_path):
     results = tmp_path / "results"
     out = subprocess.run(
@@ -168,7 +187,7 @@ def test_grid_sampler_visits_each_point_once(tmp_path):
     assert len(study.trials) == len(seen) == size
 
 
-@pytest.mark.parametrize("sampler,pruner", [("random", "hyperband"), ("tpe", "median")])
+@pytest.mark.parametrize("sampler,pruner", [("random", "hyperband"), ("tpe", "median"), ("gp", "halving"), ("qmc", "median")])
 def test_sampler_and_pruner_choices(tmp_path, sampler, pruner):
     config = SweepConfig(
         task="adding", model="gru", budget="smoke", trials=5, max_epochs=3, seeds=0, results=tmp_path,
