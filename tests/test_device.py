@@ -231,7 +231,7 @@ def test_16_mixed_on_cuda_gives_finite_metrics(name):
 # --- several trials on one GPU ---------------------------------------------------------------------
 
 
-def test_workers_sharing_one_gpu_get_an_even_share_of_the_cores(monkeypatch, tmp_path):
+def test_workers_sharing_one_gpu_get_an_even_share_of_the_cores(monkeypatch):
     """--jobs 4 with one visible GPU: four worker processes, all on that GPU, each with cores / 4
     intra-op threads under --threads 0 (one each by default)."""
     import multiprocessing
@@ -255,16 +255,20 @@ def test_workers_sharing_one_gpu_get_an_even_share_of_the_cores(monkeypatch, tmp
 
     class FakeContext:
         Process = FakeProcess
+        Queue = staticmethod(lambda: None)
+
+        @staticmethod
+        def get_start_method():
+            return "spawn"
 
     monkeypatch.setattr(multiprocessing, "get_context", lambda method: FakeContext())
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
     monkeypatch.setattr(workers.os, "cpu_count", lambda: 16)
-    store = StorageSpec(tmp_path, None)
-    workers.run_workers(store, "s", 4, threads=0, timeout=None)
-    assert [(args[2], args[4], args[5]) for args in started] == [(i, 4, "0") for i in range(4)]
+    workers.WorkerPool(4, threads=0)._revive()  # the pool's workers start (index, threads, device, ...)
+    assert [(args[0], args[1], args[2]) for args in started] == [(i, 4, "0") for i in range(4)]
     started.clear()
-    workers.run_workers(store, "s", 8, threads=1, timeout=None)
-    assert {(args[4], args[5]) for args in started} == {(1, "0")} and len(started) == 8
+    workers.WorkerPool(8, threads=1)._revive()
+    assert {(args[1], args[2]) for args in started} == {(1, "0")} and len(started) == 8
 
 
 def test_training_on_device_gathered_batches_gives_the_same_result(monkeypatch):

@@ -126,7 +126,7 @@ def test_precision_is_recorded_with_the_study_and_each_trial(results):
     assert again.exit_code == 0, again.output
     assert "in bf16-mixed" in again.stdout
     shown = runner.invoke(app, ["show", "--task", "adding", "--model", "gru", "--budget", "smoke", "--results", str(results)])
-    rows = [line for line in shown.stdout.splitlines() if "precision" in line and "--precision" not in line]
+    rows = [line for line in shown.stdout.splitlines() if line.lstrip("│ ").startswith("precision")]
     assert shown.exit_code == 0 and len(rows) == 1 and "bf16-mixed" in rows[0]  # its own row, beside device
 
 
@@ -136,7 +136,7 @@ def test_train_records_its_precision_per_trial(results):
     assert runner.invoke(app, [*base, "--precision", "64-true"]).exit_code == 0
     assert runner.invoke(app, base).exit_code == 0
     storage = StorageSpec(results, None).open()
-    study = optuna.load_study(study_name="adding/lstm/fixed", storage=storage)
+    study = optuna.load_study(study_name="adding/lstm/fixed-smoke", storage=storage)
     assert [t.user_attrs["precision"] for t in study.trials] == ["64-true", "32-true"]
     assert "--precision 64-true" in study.trials[0].user_attrs["command"]
     assert "--precision" not in study.trials[1].user_attrs["command"]

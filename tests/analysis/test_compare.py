@@ -309,6 +309,9 @@ def test_report_draws_the_sections_across_families_in_chromium(results, tmp_path
             page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
             page.goto((results / "report.html").as_uri(), wait_until="load")
             figures = page.locator(".plotly-graph-div").count()
+            page.click("#expand-all")  # task sections start closed; each figure draws as it nears the screen
+            for i in range(figures):
+                page.locator(".plotly-graph-div").nth(i).scroll_into_view_if_needed()
             page.wait_for_function(
                 f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}", timeout=30_000
             )
