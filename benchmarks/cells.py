@@ -16,60 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
-from collections.abc import Callable
 
 import torch
 from rich.console import Console
 from rich.table import Table
 
-from benchbench.models import MODELS, create
+from benchbench.device_checks import time_forward_backward
+from benchbench.models import MODELS
 
 WARMUP = 2
-
-
-class _TorchLSTM(torch.nn.Module):
-    """The yardstick: nn.LSTM, batch-first, one layer."""
-
-    def __init__(self, input_size: int, hidden_size: int) -> None:
-        super().__init__()
-        self.lstm = torch.nn.LSTM(input_size, hidden_size, batch_first=True)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, object]:
-        return self.lstm(x)
-
-
-def _step(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], float]:
-    """A function that runs forward + backward once and returns its wall time in seconds."""
-
-    def run() -> float:
-        model.zero_grad(set_to_none=True)
-        start = time.perf_counter()
-        out, _ = model(x)  # (B, T, output_size)
-        out.square().mean().backward()
-        return time.perf_counter() - start
-
-    return run
-
-
-def measure(name: str, x: torch.Tensor, hidden_size: int, reps: int) -> dict:
-    """First-call and median times of family `name` and of nn.LSTM, alternating call by call."""
-    torch.manual_seed(0)
-    start = time.perf_counter()
-    model = create(name, input_size=x.shape[-1], hidden_size=hidden_size).train()
-    run = _step(model, x)
-    run()
-    first = time.perf_counter() - start  # building the model and its first call
-    run_ref = _step(_TorchLSTM(x.shape[-1], hidden_size), x)
-    for _ in range(WARMUP):
-        run(), run_ref()
-    times, ref_times = [], []
-    for _ in range(reps):
-        ref_times.append(run_ref())
-        times.append(run())
-    ms, ref_ms = statistics.median(times) * 1e3, statistics.median(ref_times) * 1e3
-    return {"first_ms": first * 1e3, "ms": ms, "ref_ms": ref_ms, "ratio": ms / ref_ms}
 
 
 def main() -> None:
@@ -85,12 +40,11 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    x = torch.randn(args.B, args.T, args.I)  # (B, T, I): data, so no gradient of its own
+    shape = {"T": args.T, "B": args.B, "I": args.I, "H": args.H}
     rows: dict[str, dict | str] = {}
     for name in args.family or MODELS.names():
-        try:
-            rows[name] = measure(name, x, args.H, args.reps)
+        try:  # the same timing the GPU check uses (benchbench.device_checks), here on the CPU
+            rows[name] = time_forward_backward(name, "cpu", **shape, reps=args.reps, warmup=WARMUP)
         except Exception as error:  # noqa: BLE001 -- a family that cannot run here is reported, not fatal
             rows[name] = f"{type(error).__name__}: {error}".splitlines()[0]
 
@@ -108,7 +62,7 @@ def main() -> None:
             table.add_row(name, f"[red]{row}[/red]", "", "", "")
         else:
             table.add_row(
-                name, f"{row['first_ms']:.0f}", f"{row['ms']:.1f}", f"{row['ref_ms']:.1f}", f"{row['ratio']:.2f}"
+                name, f"{row['first_call_ms']:.0f}", f"{row['ms']:.1f}", f"{row['lstm_ms']:.1f}", f"{row['ratio']:.2f}"
             )
     Console().print(table)
 
