@@ -579,18 +579,31 @@ def importance(
     task: Annotated[
         str, typer.Option(help="Task name, or a variant as stored, e.g. electricity\\[horizon=24].", autocompletion=_complete_tasks)
     ],
-    model: Annotated[str, typer.Option(help="Model family.", autocompletion=_complete_models)],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="Model family; several, comma-separated (peephole,lstm-nfg,...), pool their trials with the family as one more hyperparameter.",
+            autocompletion=_complete_models,
+        ),
+    ],
     budget: Annotated[str, typer.Option(help="Budget of the search study.")] = "default",
     results: ResultsOption = Path("results"),
     storage: StorageOption = None,
 ) -> None:
-    """Rank the hyperparameters of a search study by fANOVA importance (over its complete trials)."""
+    """Rank the hyperparameters of a search study by fANOVA importance (over its complete trials);
+    with several families, over their pooled trials, the family counted as a hyperparameter."""
     with _user_errors():
-        from benchbench.analysis.importance import study_importances
+        from benchbench.analysis.importance import pooled_importances, study_importances
+        from benchbench.registry import parse_names
         from benchbench.render.console import console
         from benchbench.render.importance import render
 
-        name, importances = study_importances(_store(results, storage), task=task, model=model, budget=budget)
+        models = list(dict.fromkeys(parse_names(model, flag="--model") or []))
+        if len(models) > 1:
+            name, importances, n = pooled_importances(_store(results, storage), task=task, models=models, budget=budget)
+            name = f"{name} · {n} complete trials pooled"
+        else:
+            name, importances = study_importances(_store(results, storage), task=task, model=models[0], budget=budget)
         console().print(render(name, importances))
 
 

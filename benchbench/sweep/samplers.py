@@ -14,7 +14,9 @@ from benchbench.registry import Registry
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["LEGACY_STARTUP", "PRUNERS", "SAMPLERS", "PrunerEntry", "SamplerEntry", "default_startup", "startup_share"]
+__all__ = [
+    "LEGACY_STARTUP", "PRUNERS", "SAMPLERS", "PrunerEntry", "SamplerEntry", "default_startup", "startup_share", "trial_seeded",
+]  # fmt: skip
 
 LEGACY_STARTUP = 10  # random start-up trials of a study made before `startup` was recorded (Optuna's default)
 
@@ -34,6 +36,46 @@ def default_startup(planned: int) -> int:
     return LEGACY_STARTUP
 
 
+def trial_seeded(make: Callable[[int], optuna.samplers.BaseSampler], seed: int) -> optuna.samplers.BaseSampler:
+    """A sampler whose trial number n draws from `make(seed + n)`, whichever worker process asks it.
+
+    Paired searches need it: every family's trial n must get the same random draw, but with
+    `--jobs 2` the trials of one study are shared out between workers as they come free, so a
+    stream per worker would hand trial n a different draw in each family. Rebuilding the sampler
+    for each trial costs nothing for these samplers, which read the study's history afresh for
+    every trial anyway. A model-based sampler's proposals after its start-up still depend on the
+    values seen, as they must. Attributes not defined here are read from the current sampler."""
+    import optuna
+
+    class TrialSeeded(optuna.samplers.BaseSampler):
+        def __init__(self) -> None:
+            self._inner = make(seed)
+
+        def __getattr__(self, name: str) -> Any:  # e.g. TPE's _n_startup_trials, for inspection
+            return getattr(self.__dict__["_inner"], name)
+
+        def before_trial(self, study, trial) -> None:
+            self._inner = make(seed + trial.number)
+            self._inner.before_trial(study, trial)
+
+        def infer_relative_search_space(self, study, trial):
+            return self._inner.infer_relative_search_space(study, trial)
+
+        def sample_relative(self, study, trial, search_space):
+            return self._inner.sample_relative(study, trial, search_space)
+
+        def sample_independent(self, study, trial, param_name, param_distribution):
+            return self._inner.sample_independent(study, trial, param_name, param_distribution)
+
+        def after_trial(self, study, trial, state, values) -> None:
+            self._inner.after_trial(study, trial, state, values)
+
+        def reseed_rng(self) -> None:
+            self._inner.reseed_rng()
+
+    return TrialSeeded()
+
+
 @dataclass(frozen=True)
 class SamplerEntry:
     """A sampler: how to build it for a search space, seed and start-up, and how many trials it can plan.
@@ -47,6 +89,7 @@ class SamplerEntry:
     help: str  # one line for `bench run --help`
     size: Callable[[dict[str, Any]], float] = lambda space: math.inf  # most trials worth planning
     sequence: bool = False  # seeded with the study's base seed (one shared sequence), not per worker
+    per_trial: bool = True  # trial n draws from its own stream (trial_seeded); the grid keeps one sampler
 
 
 @dataclass(frozen=True)
@@ -127,7 +170,7 @@ SAMPLERS.register("gp")(SamplerEntry(_gp, "Gaussian-process Bayesian optimisatio
 SAMPLERS.register("qmc")(SamplerEntry(_qmc, "quasi-random scrambled Sobol points", sequence=True))
 SAMPLERS.register("random")(SamplerEntry(_random, "random search, Greff et al.'s protocol"))
 SAMPLERS.register("grid")(
-    SamplerEntry(_grid, "every grid point once: choices, and a range's low, middle and high", size=_grid_size)
+    SamplerEntry(_grid, "every grid point once: choices, and a range's low, middle and high", size=_grid_size, per_trial=False)
 )
 
 

@@ -31,7 +31,7 @@ from benchbench.store.names import (
 from benchbench.store.storage import StorageSpec
 from benchbench.store.trials import count_trials, counted_trials, ranked_trials
 from benchbench.sweep.config import SweepConfig
-from benchbench.sweep.samplers import LEGACY_STARTUP, PRUNERS, SAMPLERS, default_startup
+from benchbench.sweep.samplers import LEGACY_STARTUP, PRUNERS, SAMPLERS, default_startup, trial_seeded
 from benchbench.tasks import Task, load_task
 
 if TYPE_CHECKING:
@@ -198,7 +198,8 @@ def create_study(store: StorageSpec, name: str, direction: str, attrs: dict[str,
 
 
 def load_study(store: StorageSpec, name: str, worker_index: int = 0) -> optuna.Study:
-    """A study with the sampler and pruner its attributes name; each worker gets its own sampler seed."""
+    """A study with the sampler and pruner its attributes name. Its trial n draws alike in every worker
+    (`worker_index` no longer changes the draws; it names the worker for callers that log it)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -216,10 +217,14 @@ def load_study(store: StorageSpec, name: str, worker_index: int = 0) -> optuna.S
     task = load_task(attrs["task"])
     space = task.search_space(attrs["model"], attrs["budget"])
     entry = SAMPLERS.get(attrs.get("sampler", "tpe"))
-    # a fresh stream per load and worker (a continued study repeats no configuration), except for a
-    # sampler that continues one sequence stored in the study (QMC): that one keeps the study's seed
-    seed = sampler_seed(attrs) + (0 if entry.sequence else len(study.trials) + 10_007 * worker_index)
-    study.sampler = entry.build(space, seed, int(attrs.get("startup", LEGACY_STARTUP)))
+    # trial n draws from the stream (seed + n), whichever worker or continued run asks for it: a paired
+    # search gives every family's trial n the same draw, and a continued study repeats no configuration;
+    # a sampler that continues one sequence stored in the study (QMC) keeps the study's seed
+    seed, startup = sampler_seed(attrs), int(attrs.get("startup", LEGACY_STARTUP))
+    if entry.sequence or not entry.per_trial:
+        study.sampler = entry.build(space, seed, startup)
+    else:
+        study.sampler = trial_seeded(lambda s: entry.build(space, s, startup), seed)
     study.pruner = PRUNERS.get(attrs.get("pruner", "median")).build(int(attrs["max_epochs"]))
     return study
 

@@ -137,3 +137,35 @@ def test_no_variance_in_the_values(results):
     out = importance(results, "--task", "adding", "--model", "lstm")
     assert out.exit_code == 2
     assert out.stderr.count("\n") == 1 and "no variance" in out.stderr
+
+
+def _pooled_studies(results, value, *, families=("peephole", "lstm-nfg", "lstm-cifg"), per_family=8, seed=3):
+    rng = random.Random(seed)
+    for family in families:
+        study = add_study(results, task="jsb-chorales", model=family, metric="frame-nll")
+        for _ in range(per_family):
+            params = _random_params(rng)
+            add_trial(study, params, value(family, params))
+
+
+def test_pooled_families_rank_the_family_first_when_only_the_family_decides(results):
+    """Greff et al.'s view across variants: one variant much worse, the hyperparameters irrelevant."""
+    _pooled_studies(results, lambda family, params: 12.0 if family == "lstm-nfg" else 8.4)
+    out = importance(results, "--task", "jsb-chorales", "--model", "peephole,lstm-nfg,lstm-cifg")
+    assert out.exit_code == 0, out.output
+    assert "24 complete trials pooled" in " ".join(out.stdout.split())
+    assert _rows(out.stdout, ["family", "lr", "hidden_size", "dropout"])[0] == "family"
+
+
+def test_pooled_families_rank_the_learning_rate_first_when_it_decides_in_every_family(results):
+    _pooled_studies(results, lambda family, params: (math.log10(params["lr"]) + 2.5) ** 2 + (0.01 if family == "lstm-nfg" else 0))
+    out = importance(results, "--task", "jsb-chorales", "--model", "peephole,lstm-nfg,lstm-cifg")
+    assert out.exit_code == 0, out.output
+    assert _rows(out.stdout, ["family", "lr", "hidden_size", "dropout"])[0] == "lr"
+
+
+def test_pooled_families_with_a_missing_study_name_it_in_one_line(results):
+    _pooled_studies(results, lambda family, params: params["lr"], families=("peephole", "lstm-nfg"))
+    out = importance(results, "--task", "jsb-chorales", "--model", "peephole,lstm-noaf")
+    assert out.exit_code == 2
+    assert out.stderr.count("\n") == 1 and "lstm-noaf" in out.stderr

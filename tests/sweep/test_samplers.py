@@ -131,3 +131,17 @@ def test_model_based_search_beats_random_on_a_smooth_objective(tmp_path):
 def test_every_pruner_builds():
     for name in PRUNERS:
         assert isinstance(PRUNERS.get(name).build(8), optuna.pruners.BasePruner)
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_a_paired_search_shared_out_between_workers_draws_per_trial_number(tmp_path, sampler):
+    """`--jobs 2` hands a study's trials to whichever worker is free: family A's trials all taken by one
+    worker, family B's by two in turn, each family's trial n still gets the same configuration."""
+    space = load_task("adding").search_space("lstm", "smoke")
+    config, name = _planned(tmp_path / "a", model="lstm", sampler=sampler)
+    one = _ask(load_study(config.store, name, worker_index=0), space, 4)
+    config, name = _planned(tmp_path / "b", model="gru", sampler=sampler)
+    first, second = load_study(config.store, name, worker_index=0), load_study(config.store, name, worker_index=1)
+    shared = _ask(second, space, 1) + _ask(first, space, 2) + _ask(second, space, 1)
+    assert shared == one
+    assert len({json.dumps(p, sort_keys=True) for p in one}) == 4
