@@ -123,6 +123,7 @@ def pooled_importances(
     shared = set.intersection(*(set(t.params) for _, t in rows)) if rows else set()
     distributions = {p: _enclosing(p, [t.distributions[p] for _, t in rows]) for p in sorted(shared)}
     distributions[FAMILY] = optuna.distributions.CategoricalDistribution(list(models))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     pooled = optuna.create_study(study_name=label, direction=direction)
     pooled.add_trials([
         create_trial(params={**{p: t.params[p] for p in shared}, FAMILY: model}, distributions=distributions, value=t.value)

@@ -62,3 +62,51 @@ def test_the_readme_results_table_is_the_committed_default_baseline():
 def test_bad_baseline_file_is_one_line_and_exit_2(tmp_path):
     out = CliRunner().invoke(app, ["baseline", "table", "--baseline", str(tmp_path / "missing.json")])
     assert out.exit_code == 2 and "does not exist" in out.output and "Traceback" not in out.output
+
+
+def _greff_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("greff_readme", ROOT / "benchmarks" / "greff_readme.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_greff_section_calls_a_variant_worse_only_when_its_seeds_are(tmp_path):
+    """Synthetic seeds with a known answer: lstm-nfg 1.0 worse than peephole on every seed, the other
+    variants peephole's values plus noise far below the seed-to-seed spread."""
+    from benchbench.analysis.check import FORMAT, VERSION
+
+    greff = _greff_module()
+    base = [8.40, 8.45, 8.38, 8.50, 8.42]
+    cells = []
+    for i, family in enumerate(greff.FAMILIES):
+        seeds = [v + (1.0 if family == "lstm-nfg" else 0.001 * ((i + k) % 3 - 1)) for k, v in enumerate(base)]
+        mean = sum(seeds) / len(seeds)
+        cells.append({"task": "jsb-chorales", "budget": "default", "model": family, "metric": "frame-nll",
+                      "direction": "minimize", "units": "nats/frame", "value": mean, "n_seeds": 5,
+                      "tolerance": {"relative": 0.1}, "kind": "model", "ci_low": mean - 0.1, "ci_high": mean + 0.1,
+                      "wall_time": 60.0, "seeds": seeds})  # fmt: skip
+    cells.append({"task": "jsb-chorales", "budget": "default", "model": "key-markov", "metric": "frame-nll",
+                  "direction": "minimize", "units": "nats/frame", "value": 10.49, "n_seeds": 0,
+                  "tolerance": {"relative": 0.1}, "kind": "baseline"})  # fmt: skip
+    baseline = tmp_path / "greff.json"
+    baseline.write_text(json.dumps({"format": FORMAT, "version": VERSION, "provenance": {}, "cells": cells}))
+    importance = tmp_path / "importance.json"
+    importance.write_text(json.dumps({"complete_trials": 30, "importances": {"family": 0.6, "lr": 0.4}, "command": "x"}))
+    text = greff.section(baseline, importance)
+    rows = {line.split(" | ")[0].strip("| ").split(":")[0]: line for line in text.splitlines() if line.startswith("| ")}
+    assert "| significantly worse | significantly worse |" in rows["NFG"]
+    for name in ("CIFG", "NP", "NIG", "NOG", "NIAF", "NOAF"):
+        assert "| no significant difference |" in rows[name], rows[name]
+    assert "agrees with Greff et al.'s on 6 of the 7 variants" in text  # NOAF: Greff worse, ours not
+
+
+def test_the_readme_greff_section_is_the_committed_result_set():
+    """The README's Greff-on-JSB section is benchmarks/greff_readme.py's output for the committed
+    results/baselines/greff-jsb.json and its importance file."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- greff:start -->\n(.*?)<!-- greff:end -->", readme, re.S)
+    assert block is not None, "README.md has no <!-- greff:start --> ... <!-- greff:end --> block"
+    assert block.group(1) == _greff_module().section()
