@@ -598,7 +598,7 @@ def importance(
         from benchbench.render.console import console
         from benchbench.render.importance import render
 
-        models = list(dict.fromkeys(parse_names(model, flag="--model") or []))
+        models = list(dict.fromkeys(parse_names(model, flag="--model")))
         if len(models) > 1:
             name, importances, n = pooled_importances(_store(results, storage), task=task, models=models, budget=budget)
             name = f"{name} · {n} complete trials pooled"

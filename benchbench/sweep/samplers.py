@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from benchbench.registry import Registry
 
@@ -81,15 +81,19 @@ class SamplerEntry:
     """A sampler: how to build it for a search space, seed and start-up, and how many trials it can plan.
 
     `build(space, seed, startup)`: `startup` is the number of random trials a model-based sampler
-    draws before its model proposes; samplers without a model ignore it. A `sequence` sampler (QMC)
-    continues one low-discrepancy sequence stored in the study, so every worker and every continued
-    run must build it with the study's base seed rather than a fresh stream."""
+    draws before its model proposes; samplers without a model ignore it. `seeding` says which stream
+    a worker's sampler draws from:
+    - "trial": trial n draws from (seed + n) whichever worker asks (trial_seeded), so a paired search
+      gives every family's trial n the same draw, and a continued study repeats nothing;
+    - "study": the study's base seed in every worker and run: a sampler that continues one sequence
+      stored in the study (QMC's Sobol index);
+    - "worker": a stream per worker and load (seed + trials so far + 10,007 x worker): the grid, which
+      picks an unvisited point at random and must not be rebuilt between trials."""
 
     build: Callable[[dict[str, Any], int, int], optuna.samplers.BaseSampler]
     help: str  # one line for `bench run --help`
     size: Callable[[dict[str, Any]], float] = lambda space: math.inf  # most trials worth planning
-    sequence: bool = False  # seeded with the study's base seed (one shared sequence), not per worker
-    per_trial: bool = True  # trial n draws from its own stream (trial_seeded); the grid keeps one sampler
+    seeding: Literal["trial", "study", "worker"] = "trial"
 
 
 @dataclass(frozen=True)
@@ -167,10 +171,10 @@ def _grid_size(space: dict[str, Any]) -> float:
 
 SAMPLERS.register("tpe")(SamplerEntry(_tpe, "TPE after --startup random trials (the default)"))
 SAMPLERS.register("gp")(SamplerEntry(_gp, "Gaussian-process Bayesian optimisation after --startup random trials"))
-SAMPLERS.register("qmc")(SamplerEntry(_qmc, "quasi-random scrambled Sobol points", sequence=True))
+SAMPLERS.register("qmc")(SamplerEntry(_qmc, "quasi-random scrambled Sobol points", seeding="study"))
 SAMPLERS.register("random")(SamplerEntry(_random, "random search, Greff et al.'s protocol"))
 SAMPLERS.register("grid")(
-    SamplerEntry(_grid, "every grid point once: choices, and a range's low, middle and high", size=_grid_size, per_trial=False)
+    SamplerEntry(_grid, "every grid point once: choices, and a range's low, middle and high", size=_grid_size, seeding="worker")
 )
 
 

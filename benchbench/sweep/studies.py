@@ -198,8 +198,8 @@ def create_study(store: StorageSpec, name: str, direction: str, attrs: dict[str,
 
 
 def load_study(store: StorageSpec, name: str, worker_index: int = 0) -> optuna.Study:
-    """A study with the sampler and pruner its attributes name. Its trial n draws alike in every worker
-    (`worker_index` no longer changes the draws; it names the worker for callers that log it)."""
+    """A study with the sampler and pruner its attributes name, seeded as its sampler's entry says
+    (SamplerEntry.seeding: per trial, per study, or per worker, where `worker_index` counts)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -217,14 +217,12 @@ def load_study(store: StorageSpec, name: str, worker_index: int = 0) -> optuna.S
     task = load_task(attrs["task"])
     space = task.search_space(attrs["model"], attrs["budget"])
     entry = SAMPLERS.get(attrs.get("sampler", "tpe"))
-    # trial n draws from the stream (seed + n), whichever worker or continued run asks for it: a paired
-    # search gives every family's trial n the same draw, and a continued study repeats no configuration;
-    # a sampler that continues one sequence stored in the study (QMC) keeps the study's seed
-    seed, startup = sampler_seed(attrs), int(attrs.get("startup", LEGACY_STARTUP))
-    if entry.sequence or not entry.per_trial:
-        study.sampler = entry.build(space, seed, startup)
-    else:
+    seed, startup = sampler_seed(attrs), int(attrs.get("startup", LEGACY_STARTUP))  # seeding: see SamplerEntry
+    if entry.seeding == "trial":
         study.sampler = trial_seeded(lambda s: entry.build(space, s, startup), seed)
+    else:
+        offset = len(study.trials) + 10_007 * worker_index if entry.seeding == "worker" else 0
+        study.sampler = entry.build(space, seed + offset, startup)
     study.pruner = PRUNERS.get(attrs.get("pruner", "median")).build(int(attrs["max_epochs"]))
     return study
 
