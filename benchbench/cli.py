@@ -672,6 +672,14 @@ def baseline_save(
         Optional[str],
         typer.Option(help="relative=R or absolute=A for every cell (default: the tolerance of each task spec)."),
     ] = None,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Keep the other cells of an existing --out file: replace only the task x budget x family cells "
+            "these results have (e.g. one task of a matrix, rerun).",
+        ),
+    ] = False,
     storage: StorageOption = None,
 ) -> None:
     """Write each task x budget x family's test value (mean over seeds) with its tolerance as a baseline."""
@@ -682,9 +690,9 @@ def baseline_save(
         path = out or results / "baselines" / "baseline.json"
         cells = save_baseline(
             _store(results, storage), path, task=task, model=parse_names(model, flag="--model"),
-            tolerance=parse_tolerance(tolerance) if tolerance is not None else None,
+            tolerance=parse_tolerance(tolerance) if tolerance is not None else None, update=update,
         )  # fmt: skip
-        typer.echo(f"wrote {path}: {len(cells)} cells ({', '.join(c.name for c in cells)})")
+        typer.echo(f"{'updated' if update else 'wrote'} {path}: {len(cells)} cells ({', '.join(c.name for c in cells)})")
 
 
 @baseline_app.command("table")

@@ -128,10 +128,13 @@ def save_baseline(
     task: str | None = None,
     model: list[str] | None = None,
     tolerance: dict[str, float] | None = None,
+    update: bool = False,
 ) -> list[Cell]:
-    """Write the current results of a storage as a baseline to `out` (atomically) and return its
-    cells. Each cell's tolerance is `tolerance` when given, else its study's (from the task spec's
-    `[check] tolerance`), else DEFAULT_TOLERANCE."""
+    """Write the current results of a storage as a baseline to `out` (atomically) and return the
+    cells taken from the storage. Each cell's tolerance is `tolerance` when given, else its study's
+    (from the task spec's `[check] tolerance`), else DEFAULT_TOLERANCE. With `update`, `out` keeps
+    its other cells: a cell of the same task, budget and family is replaced where it stood, a new
+    one is added at the end (one task of a matrix rerun, the rest of the file untouched)."""
     from benchbench import __version__
     from benchbench.atomic import write_text_atomic
 
@@ -151,17 +154,20 @@ def save_baseline(
                 direction=row["direction"], units=row["units"] or "", value=value, n_seeds=int(row["n_seeds"]),
                 tolerance={k: float(v) for k, v in (tolerance or own).items()}, kind=row["kind"],
                 ci_low=_optional(row["test_ci_low"]), ci_high=_optional(row["test_ci_high"]),
-                wall_time=_optional(row["wall_time"]), ci_scale=row["test_ci_scale"] or None,
+                wall_time=_optional(row["wall_time"]), ci_scale=row["test_ci_scale"] if row["test_ci_scale"] in ("log", "linear") else None,
                 seeds=_seed_values(per_seed, row),
             )
         )  # fmt: skip
     if not cells:
         raise BenchError(f"no finished results in {store.label} to save as a baseline; run `bench run` first")
+    kept = _load(out)[1] if update and out.exists() else []
+    fresh = {(c.task, c.budget, c.model, c.kind): c for c in cells}
+    merged = [fresh.pop((c.task, c.budget, c.model, c.kind), c) for c in kept] + list(fresh.values())
     document = {
         "format": FORMAT,
         "version": VERSION,
         "provenance": {"benchbench": __version__, "created": datetime.now(UTC).isoformat(timespec="seconds")},
-        "cells": [asdict(cell) for cell in cells],
+        "cells": [asdict(cell) for cell in merged],
     }
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

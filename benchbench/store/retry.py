@@ -23,7 +23,7 @@ from benchbench.store.names import Kind, search_seed
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["MAX_RETRIES", "PLAN_ATTRS", "WorkerId", "fail_dead_trials", "heartbeat", "retry_stale_trial"]
+__all__ = ["MAX_RETRIES", "PLAN_ATTRS", "WorkerId", "fail_dead_trials", "heartbeat", "retry_stale_trial", "worker_alive"]
 
 MAX_RETRIES = 3  # a configuration whose workers died this often stays failed
 # What a retry keeps of the dead trial: its plan, not its partial results.
@@ -56,7 +56,7 @@ def _start_ticks(pid: int) -> int | None:
     return None if fields[0] == "Z" else int(fields[19])  # a zombie has exited
 
 
-def _alive(worker: dict[str, Any]) -> bool | None:
+def worker_alive(worker: dict[str, Any]) -> bool | None:
     """Whether the process that runs a trial still exists; None when it runs on another host."""
     if worker.get("host") != socket.gethostname():
         return None
@@ -114,7 +114,7 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
     failed, queued = [], retried_numbers(study.get_trials(deepcopy=False))
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker")
-        if not worker or _alive(worker) is not False:
+        if not worker or worker_alive(worker) is not False:
             continue
         # A trial stopped by a full disk after its retry was queued keeps the reason it was stopped for.
         stopped = trial.number in queued and "fail_reason" in trial.user_attrs

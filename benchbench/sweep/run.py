@@ -42,7 +42,7 @@ from benchbench.sweep.studies import (
     record_baselines,
     study_attrs,
 )
-from benchbench.sweep.workers import MAX_ERRORS_IN_A_ROW, WorkerPool, run_workers, work_on
+from benchbench.sweep.workers import MAX_ERRORS_IN_A_ROW, WorkerPool, run_workers, wait_for_others, work_on
 
 __all__ = [
     "CUT_SHORT", "DONE", "NO_RESULT", "CellOutcome", "auto_seeds", "cell_outcome", "run_command", "run_matrix", "run_sweep",
@@ -73,13 +73,13 @@ def run_sweep(
         shown_epochs = max_epochs if config.jobs == 1 else None  # epoch progress from in-process workers only
         if progress is not None:
             progress.study(search.study_name, planned, finished_trials(search), shown_epochs)
-        run_workers(config.store, search.study_name, config.jobs, threads=config.threads, timeout=config.timeout, progress=progress, pool=pool)
+        _work(config, search.study_name, timeout=config.timeout, progress=progress, pool=pool)
         _mark_cut_short(search, planned, config)
         if int(search.user_attrs["eval_seeds"]) > 0 and _has_complete(search):
             evaluation, eval_planned = plan_evaluation(config.store, search)
             if progress is not None:
                 progress.study(evaluation.study_name, eval_planned, finished_trials(evaluation), shown_epochs)
-            run_workers(config.store, evaluation.study_name, config.jobs, threads=config.threads, timeout=None, progress=progress, pool=pool)
+            _work(config, evaluation.study_name, timeout=None, progress=progress, pool=pool)
             names["eval"] = evaluation.study_name
             if config.seeds_target is not None:
                 _more_seeds(config, search, progress, pool)
@@ -134,14 +134,34 @@ def _more_seeds(config: SweepConfig, search, progress: Progress | None, pool=Non
         evaluation, planned = plan_evaluation(config.store, search, seeds=wanted)
         if progress is not None:
             progress.study(evaluation.study_name, planned, finished_trials(evaluation), None)
-        run_workers(config.store, evaluation.study_name, config.jobs, threads=config.threads, timeout=None, progress=progress, pool=pool)
+        _work(config, evaluation.study_name, timeout=None, progress=progress, pool=pool)
+
+
+def _work(config: SweepConfig, name: str, *, timeout: float | None, progress: Progress | None, pool) -> None:
+    """Run study `name`'s plan here; then, unless a timeout bounds this run, wait for the trials
+    other processes still run (another `bench run` of the same cell, `bench worker`s), running any
+    that a dead worker left queued, so the cell is judged once its plan is done."""
+    while True:
+        run_workers(config.store, name, config.jobs, threads=config.threads, timeout=timeout, progress=progress, pool=pool)
+        if timeout is not None or not wait_for_others(config.store, name):
+            return
+
+
 def _mark_cut_short(search, planned: int, config: SweepConfig) -> None:
     """Record on the search study whether this run left its plan short (`cut_short`: why, or None
     once a later run finished it), so that the leaderboard and its JSON mark the row."""
+    from optuna.trial import TrialState
+
     finished = finished_trials(search)
     counted = [t for t in search.get_trials(deepcopy=False) if t.state.is_finished()]
+    elsewhere = sum(t.state == TrialState.RUNNING for t in counted_trials(search.get_trials(deepcopy=False)))
     if finished >= planned:
         why = None
+    elif elsewhere:
+        why = (
+            f"the search has {finished} of {planned} planned trials finished and {elsewhere} still running in another "
+            "process (a second run of this cell or a `bench worker`)"
+        )
     elif config.timeout is not None and not _errors_at_end(counted):
         why = f"--timeout {config.timeout:g}s stopped the search after {finished} of {planned} planned trials"
     else:

@@ -46,7 +46,9 @@ from benchbench.store.retry import (
     fail_dead_trials,
     heartbeat,
     retry_stale_trial,
+    worker_alive,
 )
+from benchbench.store.internals import heartbeat_enabled
 from benchbench.store.storage import StorageSpec
 from benchbench.store.trials import counted_trials
 from benchbench.sweep.signals import (
@@ -197,6 +199,32 @@ def work(
 
 
 MAX_ERRORS_IN_A_ROW = 3
+OTHERS_POLL_S = 1.0  # how often a run that has nothing left to claim looks again at others' running trials
+
+
+def wait_for_others(store: StorageSpec, name: str, *, poll: float = OTHERS_POLL_S) -> bool:
+    """Wait while other processes (a second `bench run` of the same cell, a `bench worker`) still
+    run trials of study `name`, so that a run judges its cell only once the plan is done, not while
+    the last trial is someone else's. A trial is waited for while its worker is known alive: on this
+    host, or under an RDB storage's heartbeats, which fail it when they stop; one on another host of
+    a journal is not (nothing could tell if it died). When a worker dies meanwhile its trial is
+    failed and queued again, as a claim does: True, for the caller to run it; False once nothing it
+    can wait for is left running."""
+    import optuna
+    from optuna.trial import TrialState
+
+    study = optuna.load_study(study_name=name, storage=store.open())
+    beats = heartbeat_enabled(storage_of(study))
+    while True:
+        with claim_lock(study, store.results):
+            fail_dead_trials(study)
+            trials = counted_trials(study.get_trials(deepcopy=False))
+        if any(t.state == TrialState.WAITING for t in trials):
+            return True
+        running = [t for t in trials if t.state == TrialState.RUNNING]
+        if not any(beats or worker_alive(t.user_attrs.get("worker") or {}) for t in running):
+            return False
+        time.sleep(poll)
 
 
 # --- worker processes on this machine ------------------------------------------------------------

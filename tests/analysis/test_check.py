@@ -10,7 +10,7 @@ from benchbench.analysis.check import FORMAT, parse_tolerance
 from benchbench.cli import app
 from benchbench.errors import BenchError
 
-from tests.synthetic import seeds, study
+from tests.synthetic import add_baselines, seeds, study
 
 runner = CliRunner()
 
@@ -94,6 +94,49 @@ def test_save_reads_the_study_tolerance_and_falls_back_to_the_default(tmp_path):
     assert cells["adding", "gru", "smoke"]["tolerance"] == {"relative": 0.1}
     assert cells["adding", "gru", "smoke"]["n_seeds"] == 1  # no eval study: the best search trial
     assert cells["adding", "gru", "smoke"]["seeds"] is None
+
+
+def test_a_naive_cell_is_saved_as_strict_json(tmp_path):
+    """A naive baseline has no interval: its scale is null, not NaN (which strict JSON readers refuse)."""
+    results = tmp_path / "r"
+    study(results, model="lstm", budget="default", trials=[{"value": 0.2, "test": 0.2}])
+    add_baselines(results, {"constant[value=1]": (0.17, 0.18)})
+    out = tmp_path / "b.json"
+    assert bench("baseline", "save", "--results", results, "--out", out).exit_code == 0
+    naive = json.loads(out.read_text(), parse_constant=lambda name: pytest.fail(f"{name} in the baseline file"))
+    (cell,) = [c for c in naive["cells"] if c["kind"] == "baseline"]
+    assert cell["model"] == "constant[value=1]" and cell["ci_scale"] is None and cell["value"] == pytest.approx(0.18)
+
+
+def test_update_replaces_the_rerun_cells_and_keeps_the_others_in_place(saved, tmp_path):
+    """One family of a task rerun: its cell is replaced where it stood, the rest of the file is
+    untouched, and a cell new to the file is added at the end."""
+    _, path = saved
+    before = _cells(path)
+    rerun = tmp_path / "rerun"
+    study(rerun, model="gru", trials=[{"value": 0.5, "test": 0.5}])
+    study(rerun, model="gru", kind="eval", trials=seeds([0.5, 0.6, 0.7]))
+    study(rerun, model="rnn", trials=[{"value": 0.9, "test": 0.9}])
+    out = bench("baseline", "save", "--results", rerun, "--out", path, "--update")
+    assert out.exit_code == 0, out.output
+    assert out.stdout.startswith(f"updated {path}: 2 cells")
+    after = _cells(path)
+    assert list(after) == [*before, ("adding", "rnn", "smoke")]
+    assert after["adding", "gru", "smoke"]["seeds"] == pytest.approx([0.5, 0.6, 0.7])
+    assert after["adding", "lstm", "smoke"] == before["adding", "lstm", "smoke"]
+    assert after["sentiment", "lstm", "smoke"] == before["sentiment", "lstm", "smoke"]
+    # without --update the file holds the rerun's cells only
+    assert bench("baseline", "save", "--results", rerun, "--out", path).exit_code == 0
+    assert list(_cells(path)) == [("adding", "gru", "smoke"), ("adding", "rnn", "smoke")]
+
+
+def test_update_of_a_file_that_is_not_a_baseline_writes_nothing(saved, tmp_path):
+    results, _ = saved
+    path = tmp_path / "notes.json"
+    path.write_text("[1, 2]")
+    out = bench("baseline", "save", "--results", results, "--out", path, "--update")
+    assert out.exit_code == 2 and out.stderr.count("\n") == 1 and "is not a benchbench-baseline file" in out.stderr
+    assert path.read_text() == "[1, 2]"
 
 
 @pytest.mark.parametrize("value", ["relative", "relative=", "relative=-1", "rel=0.1", "absolute=nan", "0.1"])

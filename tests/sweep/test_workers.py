@@ -257,3 +257,64 @@ def test_a_trial_that_died_before_recording_its_seed_is_retried_with_its_own(tmp
     waiting = study.get_trials(states=(TrialState.WAITING,))
     assert len(waiting) == 1 and waiting[0].user_attrs["seed"] == 7 + dead.number == 10
     assert waiting[0].params == study.trials[dead.number].params
+
+
+def _with_a_running_trial(results: Path, worker: dict) -> tuple[optuna.Study, optuna.Trial]:
+    """A search study with one finished trial and one RUNNING, claimed by `worker`."""
+    study = optuna.create_study(storage=open_storage(results), study_name="adding/lstm/smoke")
+    study.set_user_attr("kind", "search")
+    study.set_user_attr("seed", 0)
+    lr = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}
+    study.tell(study.ask(lr), 0.5)
+    running = study.ask(lr)
+    running.set_user_attr("worker", worker)
+    return study, running
+
+
+def test_a_run_with_nothing_left_to_claim_waits_for_the_trial_another_live_process_runs(tmp_path):
+    """Two runs of one cell: the one that finds nothing left to claim waits for the other's last
+    trial instead of judging the cell while it runs (it used to report the search cut short)."""
+    import threading
+
+    from benchbench.store.retry import WorkerId
+    from benchbench.store.storage import StorageSpec
+    from benchbench.sweep.workers import wait_for_others
+
+    study, running = _with_a_running_trial(tmp_path, WorkerId.current().as_attr())
+    finisher = threading.Timer(0.5, lambda: study.tell(running, 0.4))
+    start = time.monotonic()
+    finisher.start()
+    assert wait_for_others(StorageSpec.of(tmp_path), "adding/lstm/smoke", poll=0.05) is False
+    assert time.monotonic() - start >= 0.5
+    assert study.trials[running.number].state == TrialState.COMPLETE
+
+
+def test_waiting_for_others_queues_a_dead_workers_trial_for_this_run(tmp_path):
+    from benchbench.store.retry import WorkerId
+    from benchbench.store.storage import StorageSpec
+    from benchbench.sweep.workers import wait_for_others
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead = dataclasses.replace(WorkerId.current(), pid=gone.pid, started=None).as_attr()
+    gone.wait()
+    study, running = _with_a_running_trial(tmp_path, dead)
+    assert wait_for_others(StorageSpec.of(tmp_path), "adding/lstm/smoke", poll=0.05) is True
+    assert study.trials[running.number].state == TrialState.FAIL
+    assert [t.params for t in study.get_trials(states=(TrialState.WAITING,))] == [study.trials[running.number].params]
+
+
+def test_a_trial_on_another_host_of_a_journal_is_not_waited_for_and_the_cut_short_line_says_why(tmp_path):
+    """Nothing can tell whether a journal's worker on another host is alive: the run does not wait
+    for it, and the cell's line says the trial is running elsewhere, not that trials failed."""
+    from benchbench.store.storage import StorageSpec
+    from benchbench.sweep.run import _mark_cut_short
+    from benchbench.sweep.workers import wait_for_others
+
+    study, running = _with_a_running_trial(tmp_path, {"host": "another-machine", "pid": 1, "started": None})
+    start = time.monotonic()
+    assert wait_for_others(StorageSpec.of(tmp_path), "adding/lstm/smoke", poll=0.05) is False
+    assert time.monotonic() - start < 5
+    assert study.trials[running.number].state == TrialState.RUNNING
+    _mark_cut_short(study, 2, SweepConfig(task="adding", model="lstm", budget="smoke", results=tmp_path))
+    why = _study(tmp_path).user_attrs["cut_short"]
+    assert why.startswith("the search has 1 of 2 planned trials finished and 1 still running in another process"), why
