@@ -3,13 +3,14 @@
     python benchmarks/reproduce.py zaremba-small    # Zaremba et al. 2014, small LSTM on PTB (~50 min, 2 cores)
     python benchmarks/reproduce.py lstnet-gru       # LSTNet's GRU baseline on exchange-rate (~10 min, 2 cores)
     python benchmarks/reproduce.py bai-lstm         # Bai et al. 2018's LSTM on JSB Chorales (also bai-gru, bai-rnn)
+    python benchmarks/reproduce.py bai-lstm --task nottingham   # the same at Nottingham's 1M parameters
 
 Each trains exactly what `bench train --task T --model M --preset P` trains (the preset's comment
 in the task spec says what it follows and where it differs), then prints validation and test beside
 the published figures of the spec's matching reference, the relative difference, the naive
 baselines on the same splits, and the wall time. Needs the data in $BENCH_DATA_DIR (or downloads it).
 
-    python benchmarks/reproduce.py PRESET [--results DIR] [--max-epochs N] [--json]
+    python benchmarks/reproduce.py PRESET [--task TASK] [--results DIR] [--max-epochs N] [--json]
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from benchbench.sweep.config import FixedConfig, parse_overrides
 from benchbench.sweep.run import train_fixed
 from benchbench.tasks import load_task
 
-PRESETS = {  # preset -> (task, family)
+PRESETS = {  # preset -> (its task unless --task names another whose spec has it, family)
     "zaremba-small": ("ptb", "lstm"),
     "lstnet-gru": ("exchange-rate", "gru"),
     "bai-lstm": ("jsb-chorales", "lstm"),
@@ -35,6 +36,7 @@ PRESETS = {  # preset -> (task, family)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("preset", choices=sorted(PRESETS))
+    parser.add_argument("--task", default=None, help="another task whose spec has the preset (e.g. nottingham)")
     parser.add_argument("--results", type=Path, default=None, help="results folder (default: a temporary one)")
     parser.add_argument("--max-epochs", type=int, default=None, help="fewer epochs for a quick look")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="a dataset option, e.g. scale=file")
@@ -43,7 +45,10 @@ def main() -> None:
     options = parse_overrides(args.option, flag="--option")
 
     task_name, model = PRESETS[args.preset]
+    task_name = args.task or task_name
     task = load_task(task_name)
+    if args.preset not in task.presets:
+        parser.error(f"task {task_name} has no preset {args.preset}; its presets: {', '.join(sorted(task.presets)) or 'none'}")
     reference = next(r for r in task.references if r.model == model and not r.options)  # the spec's own setting
     results = args.results or Path(tempfile.mkdtemp(prefix=f"{args.preset}-"))
     config = FixedConfig(
