@@ -157,13 +157,13 @@ def _mark_cut_short(search, planned: int, config: SweepConfig) -> None:
     elsewhere = sum(t.state == TrialState.RUNNING for t in counted_trials(search.get_trials(deepcopy=False)))
     if finished >= planned:
         why = None
+    elif config.timeout is not None and not _errors_at_end(counted):
+        why = f"--timeout {config.timeout:g}s stopped the search after {finished} of {planned} planned trials"
     elif elsewhere:
         why = (
             f"the search has {finished} of {planned} planned trials finished and {elsewhere} still running in another "
             "process (a second run of this cell or a `bench worker`)"
         )
-    elif config.timeout is not None and not _errors_at_end(counted):
-        why = f"--timeout {config.timeout:g}s stopped the search after {finished} of {planned} planned trials"
     else:
         why = f"the search stopped after {finished} of {planned} planned trials, {MAX_ERRORS_IN_A_ROW} in a row failed by an exception"
     if search.user_attrs.get("cut_short") != why:
