@@ -62,6 +62,7 @@ def main() -> None:
     naive = {row["model"]: row["test"] for _, row in frame[frame["kind"] == BASELINE].iterrows()}
     figures = {
         "command": f"bench train --task {task_name} --model {model} --preset {args.preset}"
+        + (f" --max-epochs {args.max_epochs}" if args.max_epochs else "")
         + "".join(f" --option {k}={v}" for k, v in options),
         "val": run.val,
         "test": run.test,
