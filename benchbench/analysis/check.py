@@ -117,6 +117,11 @@ def _optional(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 
+def _scale(raw: Any) -> str | None:
+    """How an interval was computed (log or linear); None for anything else (no interval, NaN)."""
+    return raw if raw in ("log", "linear") else None
+
+
 def _valid_tolerance(raw: Any) -> bool:
     return as_tolerance(raw) is not None
 
@@ -154,7 +159,7 @@ def save_baseline(
                 direction=row["direction"], units=row["units"] or "", value=value, n_seeds=int(row["n_seeds"]),
                 tolerance={k: float(v) for k, v in (tolerance or own).items()}, kind=row["kind"],
                 ci_low=_optional(row["test_ci_low"]), ci_high=_optional(row["test_ci_high"]),
-                wall_time=_optional(row["wall_time"]), ci_scale=row["test_ci_scale"] if row["test_ci_scale"] in ("log", "linear") else None,
+                wall_time=_optional(row["wall_time"]), ci_scale=_scale(row["test_ci_scale"]),
                 seeds=_seed_values(per_seed, row),
             )
         )  # fmt: skip
@@ -246,8 +251,7 @@ def _load(path: Path) -> tuple[int, list[Cell]]:
             isinstance(seeds, list) and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in seeds)
         ):
             raise wrong(f"cells[{i}].seeds must be a list of finite numbers or null, got {seeds!r}")
-        scale = raw.get("ci_scale") if raw.get("ci_scale") in ("log", "linear") else None
-        cells.append(Cell(**{key: raw[key] for key in _FIELDS}, kind=kind, **extra, seeds=seeds, ci_scale=scale))
+        cells.append(Cell(**{key: raw[key] for key in _FIELDS}, kind=kind, **extra, seeds=seeds, ci_scale=_scale(raw.get("ci_scale"))))
     return version, cells
 
 

@@ -152,9 +152,10 @@ def _mark_cut_short(search, planned: int, config: SweepConfig) -> None:
     once a later run finished it), so that the leaderboard and its JSON mark the row."""
     from optuna.trial import TrialState
 
+    trials = search.get_trials(deepcopy=False)
     finished = finished_trials(search)
-    counted = [t for t in search.get_trials(deepcopy=False) if t.state.is_finished()]
-    elsewhere = sum(t.state == TrialState.RUNNING for t in counted_trials(search.get_trials(deepcopy=False)))
+    counted = [t for t in trials if t.state.is_finished()]
+    elsewhere = sum(t.state == TrialState.RUNNING for t in counted_trials(trials))
     if finished >= planned:
         why = None
     elif config.timeout is not None and not _errors_at_end(counted):

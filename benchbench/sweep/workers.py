@@ -38,7 +38,7 @@ from benchbench.errors import (
     no_space,
     user_line,
 )
-from benchbench.store.internals import storage_of, trial_id
+from benchbench.store.internals import heartbeat_enabled, storage_of, trial_id
 from benchbench.store.locks import claim_lock
 from benchbench.store.names import Kind
 from benchbench.store.retry import (
@@ -48,7 +48,6 @@ from benchbench.store.retry import (
     retry_stale_trial,
     worker_alive,
 )
-from benchbench.store.internals import heartbeat_enabled
 from benchbench.store.storage import StorageSpec
 from benchbench.store.trials import counted_trials
 from benchbench.sweep.signals import (
