@@ -711,18 +711,29 @@ def baseline_table(
 def check(
     baseline: Annotated[Path, typer.Option(help="Baseline file written by `bench baseline save`.")],
     results: ResultsOption = Path("results"),
+    task: Annotated[
+        Optional[str],
+        typer.Option(help="Only the baseline's cells of these tasks, comma-separated (and their variants): a rerun of part of it.", autocompletion=_complete_tasks),
+    ] = None,
+    model: Annotated[
+        Optional[str], typer.Option(help="Only the baseline's cells of these families, comma-separated.", autocompletion=_complete_models)
+    ] = None,
     storage: StorageOption = None,
 ) -> None:
     """Compare the results with a baseline saved by `bench baseline save`.
 
     Exit 0 when every cell is within its tolerance, 1 when any regressed (worse in its metric's
-    direction beyond it), 2 on a bad baseline file or a result that is missing."""
+    direction beyond it), 2 on a bad baseline file or a result that is missing. --task and --model
+    check the part of the baseline a rerun covers; the rest of the file is not asked for."""
     with _user_errors():
         from benchbench.analysis.check import check_results
+        from benchbench.registry import parse_names
         from benchbench.render.check import render_check
         from benchbench.render.console import console
 
-        outcome = check_results(baseline, _store(results, storage))
+        outcome = check_results(
+            baseline, _store(results, storage), task=parse_names(task, flag="--task"), model=parse_names(model, flag="--model")
+        )
         console().print(render_check(outcome))
         if outcome.missing:
             raise outcome.missing_error()

@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchbench.analysis.frame import read
+from benchbench.analysis.frame import matches, read
 from benchbench.analysis.leaderboard import leaderboard, positive
 from benchbench.errors import BenchError
 from benchbench.stats import holm, worse
@@ -41,7 +41,7 @@ from benchbench.tasks import DEFAULT_TOLERANCE, as_tolerance
 
 __all__ = [
     "ALPHA", "DEFAULT_TOLERANCE", "FORMAT", "IDENTICAL", "TEST", "TOLERANCE", "VERSION", "Cell", "judge", "Comparison", "Outcome", "check_results", "load_baseline",
-    "IMPROVED", "MISSING", "OK", "REGRESSED", "parse_tolerance", "save_baseline",
+    "IMPROVED", "MISSING", "OK", "REGRESSED", "parse_tolerance", "save_baseline", "select",
 ]  # fmt: skip
 
 FORMAT = "benchbench-baseline"  # the file's `format`, so that any other JSON is refused at once
@@ -353,11 +353,30 @@ class Outcome:
         return "regressed: " + "; ".join(c.describe() for c in self.regressed)
 
 
-def check_results(baseline: Path, where: StorageSpec | Path) -> Outcome:
-    """Compare the results in a storage with the baseline file; BenchError on a bad baseline file,
-    on results that hold none of it, or on a cell whose metric changed."""
+def select(cells: list[Cell], baseline: Path, *, task: list[str] | None = None, model: list[str] | None = None) -> list[Cell]:
+    """The baseline cells of these tasks (and their variants) and families (a task's naive baselines
+    stay with it, as in the leaderboard): a rerun of part of a matrix is checked against its part.
+    BenchError naming what the file holds when a name matches none of its cells (a typo would
+    otherwise check nothing and pass)."""
+    for names, label, key in ((task, "task", lambda c: c.task), (model, "family", lambda c: c.model)):
+        for name in names or ():
+            pool = [c for c in cells if c.kind == "model"] if label == "family" else cells
+            if not any((matches(key(c), [name]) if label == "task" else key(c) == name) for c in pool):
+                held = sorted({key(c) for c in pool})
+                raise BenchError(f"baseline {baseline} holds no cell of {label} {name!r}; it holds: {', '.join(held)}")
+    kept = [c for c in cells if matches(c.task, task)]
+    return [c for c in kept if model is None or c.kind != "model" or c.model in model]
+
+
+def check_results(
+    baseline: Path, where: StorageSpec | Path, *, task: list[str] | None = None, model: list[str] | None = None
+) -> Outcome:
+    """Compare the results in a storage with the baseline file (only its cells of `task` and `model`
+    when given: `select`); BenchError on a bad baseline file, on a name the file does not hold, on
+    results that hold none of it, or on a cell whose metric changed."""
 
     version, cells = _load(baseline)
+    cells = select(cells, baseline, task=task, model=model)
     store = StorageSpec.of(where)
     results = read(store)
     frame = leaderboard(results)

@@ -277,6 +277,29 @@ def test_a_cell_without_a_result_now_names_it(saved, tmp_path):
     assert "missing" in out.stdout  # the table still shows every cell
 
 
+def test_task_and_model_check_the_part_of_the_baseline_a_rerun_covers(saved, tmp_path):
+    _, path = saved
+    now = make_results(tmp_path / "after", gru=None, lstm=(0.018, 0.02, 0.022))  # adding/lstm regressed, gru not rerun
+    out = bench("check", "--baseline", path, "--results", now, "--task", "sentiment")
+    assert out.exit_code == 0, out.output
+    assert "ok: 1 cells within tolerance" in out.stdout and "adding" not in out.stdout
+    out = bench("check", "--baseline", path, "--results", now, "--task", "adding", "--model", "lstm")
+    assert out.exit_code == 1 and out.stdout.strip().splitlines()[-1].startswith("regressed: adding/lstm/smoke")
+    assert "gru" not in out.stdout  # not asked for, so not missing
+    _one_line_error(bench("check", "--baseline", path, "--results", now, "--task", "adding"), "adding/gru/smoke")
+
+
+@pytest.mark.parametrize(
+    ("flag", "name", "needle"),
+    [("--task", "adidng", "holds no cell of task 'adidng'; it holds: adding, sentiment"),
+     ("--model", "mingru", "holds no cell of family 'mingru'; it holds: gru, lstm"),
+     ("--task", "adding ptb", "--task takes names separated by commas")],
+)  # fmt: skip
+def test_a_name_the_baseline_does_not_hold_is_bad_input(saved, flag, name, needle):
+    results, path = saved
+    _one_line_error(bench("check", "--baseline", path, "--results", results, flag, name), needle)
+
+
 def test_no_results_at_all(saved, tmp_path):
     _, path = saved
     _one_line_error(bench("check", "--baseline", path, "--results", tmp_path / "empty"), "no results in")
