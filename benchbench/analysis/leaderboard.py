@@ -121,7 +121,7 @@ def _row(attrs: dict[str, Any], trials: list[FrozenTrial], evals: list[FrozenTri
         test_extra={m: _mean([t.user_attrs.get(f"test_{m}") for t in seeds]) for m in extras},
         params=best.user_attrs.get("params"),
         best_trial=best.number,
-        hyperparams=dict(best.params),
+        hyperparams={**best.params, **best.user_attrs.get("model_options", {})},  # searched, then the family's fixed options
         n_seeds=len(seeds),
         _tests=[t.user_attrs["test"] for t in seeds],
     )

@@ -18,7 +18,7 @@ from benchbench.tasks import Task, load_task
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["Objective", "record_result", "trial_data"]
+__all__ = ["Objective", "family_options", "record_result", "trial_data"]
 
 
 def record_result(result) -> dict[str, Any]:
@@ -26,6 +26,16 @@ def record_result(result) -> dict[str, Any]:
     attrs = dataclasses.asdict(result)
     attrs.update({f"test_{name}": value for name, value in attrs.pop("test_extra").items()})
     return attrs
+
+
+def family_options(hparams: dict[str, Any], searched: dict[str, Any]) -> dict[str, Any]:
+    """The family's own options that the spec fixed rather than searched (gru's `reset_after`): which
+    function the family computed, which the leaderboard shows beside the searched values. Training
+    settings and the sizes every family takes are left out."""
+    from benchbench.training import TRAIN_KEYS
+
+    common = TRAIN_KEYS | {"hidden_size", "num_layers", "dropout"}
+    return {key: value for key, value in hparams.items() if key not in common and key not in searched}
 
 
 class Objective:
@@ -69,6 +79,8 @@ class Objective:
         data = trial_data(self.task, budget, options)
         trial.set_user_attr("seed", seed)
         trial.set_user_attr("hparams", hparams)
+        if options := family_options(hparams, trial.params):
+            trial.set_user_attr("model_options", options)
         trial.set_user_attr("provenance", {**provenance(), **origins(self.attrs)})
         command = {**self.attrs, "budget": budget, "task_options": options, "precision": precision}
         trial.set_user_attr("command", rerun_command(command, hparams, seed, max_epochs))

@@ -115,6 +115,25 @@ def test_without_eval_the_best_search_trial_stands_alone(results):
     assert rows["lstm"]["p_value"] is None and not rows["lstm"]["same_as_best"]  # one seed: no test
 
 
+def test_a_family_option_the_spec_fixed_is_shown_with_the_searched_values(results):
+    """A gru row of the reset-before form must say so: it is another function than nn.GRU's."""
+    study(results, model="gru", trials=[{"value": 0.1, "test": 0.1, "model_options": {"reset_after": False}}])
+    study(results, model="lstm", trials=[{"value": 0.1, "test": 0.1}])
+    rows = _by_model(collect(results))
+    assert rows["gru"]["hyperparams"] == {"lr": 0.01, "reset_after": False}
+    assert rows["lstm"]["hyperparams"] == {"lr": 0.01}
+    out = runner.invoke(app, ["leaderboard", "--results", str(results), "--format", "markdown"])
+    assert "lr=0.01 reset_after=False" in out.stdout
+
+
+def test_family_options_are_the_fixed_values_that_are_neither_training_nor_size():
+    from benchbench.sweep.objective import family_options
+
+    hparams = {"lr": 0.01, "hidden_size": 8, "num_layers": 1, "dropout": 0.0, "batch_size": 4, "bptt": 50, "reset_after": False, "kernel": 3}
+    assert family_options(hparams, {"lr": 0.01, "kernel": 3}) == {"reset_after": False}
+    assert family_options({"lr": 0.01, "hidden_size": 8}, {"lr": 0.01}) == {}
+
+
 def test_validation_ranks_where_there_is_no_test(results):
     study(results, model="lstm", trials=[{"value": 0.2}])
     study(results, model="gru", trials=[{"value": 0.1}])
