@@ -23,6 +23,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from benchbench.models._base import Backbone, TorchRecurrent
 from benchbench.models.registry import MODELS
@@ -63,17 +64,17 @@ class ResetBeforeGRU(Backbone):
             if layer > 0:
                 x = self.dropout(x)
             w_hh, b_hh = getattr(self, f"weight_hh_l{layer}"), getattr(self, f"bias_hh_l{layer}")
-            gates_in = torch.nn.functional.linear(x, getattr(self, f"weight_ih_l{layer}"), getattr(self, f"bias_ih_l{layer}"))
+            gates_in = F.linear(x, getattr(self, f"weight_ih_l{layer}"), getattr(self, f"bias_ih_l{layer}"))  # (B, T, 3H)
             w_rz, w_n, b_rz, b_n = w_hh[: 2 * size], w_hh[2 * size :], b_hh[: 2 * size], b_hh[2 * size :]
-            h = state[layer].to(gates_in.dtype)
+            h = state[layer].to(gates_in.dtype)  # (B, H)
             outputs = []
             for t in range(steps):
-                step = gates_in[:, t]
-                r, z = torch.sigmoid(step[:, : 2 * size] + torch.nn.functional.linear(h, w_rz, b_rz)).chunk(2, dim=1)
-                n = torch.tanh(step[:, 2 * size :] + torch.nn.functional.linear(r * h, w_n, b_n))
+                step = gates_in[:, t]  # (B, 3H): the input's part of r, z and n
+                r, z = torch.sigmoid(step[:, : 2 * size] + F.linear(h, w_rz, b_rz)).chunk(2, dim=1)  # (B, H) each
+                n = torch.tanh(step[:, 2 * size :] + F.linear(r * h, w_n, b_n))  # reset before the product
                 h = n + z * (h - n)  # (1 - z) n + z h
                 outputs.append(h)
-            x = torch.stack(outputs, dim=1)
+            x = torch.stack(outputs, dim=1)  # (B, T, H)
             finals.append(h)
         return x, torch.stack(finals)
 
