@@ -102,6 +102,13 @@ def test_every_trial_records_its_provenance(swept):
         assert f"--seed {attrs['seed']}" in attrs["command"] and attrs["command"].startswith("bench train")
 
 
+def test_the_rerun_command_keeps_the_tasks_options(tmp_path):
+    out = bench("run", "--task", "adding", "--model", "gru", "--budget", "smoke", "--trials", 1, "--option", "seq_len=16", "--results", tmp_path)
+    assert out.exit_code == 0, out.output
+    trials = _trials(tmp_path, "adding[seq_len=16]/gru/smoke") + _trials(tmp_path, "adding[seq_len=16]/gru/smoke/eval")
+    assert trials and all("--option seq_len=16" in t.user_attrs["command"] for t in trials)
+
+
 def test_show_prints_record_and_rerun_command(swept):
     results, *_ = swept
     out = bench("show", "--task", "adding", "--model", "lstm", "--budget", "smoke", "--results", results)

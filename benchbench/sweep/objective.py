@@ -79,8 +79,8 @@ class Objective:
         data = trial_data(self.task, budget, options)
         trial.set_user_attr("seed", seed)
         trial.set_user_attr("hparams", hparams)
-        if options := family_options(hparams, trial.params):
-            trial.set_user_attr("model_options", options)
+        if self.kind == Kind.SEARCH and (own := family_options(hparams, trial.params)):
+            trial.set_user_attr("model_options", own)
         trial.set_user_attr("provenance", {**provenance(), **origins(self.attrs)})
         command = {**self.attrs, "budget": budget, "task_options": options, "precision": precision}
         trial.set_user_attr("command", rerun_command(command, hparams, seed, max_epochs))
