@@ -177,3 +177,34 @@ def seeds(tests: list[float], *, source: int = 0, rank: int = 1, **extra: Any) -
         {"value": t, "test": t, "rank": rank, "source_trial": source, "seed": 1000 + i, **extra}
         for i, t in enumerate(tests)
     ]
+
+
+# A user's task spec (short adding sequences) for the tests that run `bench run --tasks-dir`.
+USER_TASK = '''
+description = "My adding variant (Le et al. 2015): short sequences"
+output = "sequence-regression"
+metric = "mse"
+baselines = [{ name = "train-mean" }]
+
+[dataset]
+name = "adding"
+seq_len = 12
+train_size = 256
+val_size = 128
+test_size = 128
+seeds = { train = 1, val = 2, test = 3 }
+
+[budgets.smoke]
+trials = 1
+max_epochs = 1
+
+[budgets.default]
+trials = 2
+max_epochs = 2
+
+[search.default]
+lr = { low = 1e-3, high = 3e-2, log = true }
+hidden_size = 8
+num_layers = 1
+batch_size = 64
+'''

@@ -30,6 +30,8 @@ from typer.testing import CliRunner
 from benchbench.cli import app
 from benchbench.store.storage import open_storage
 
+from tests.synthetic import USER_TASK as TASK
+
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "benchbench-mingru"
@@ -101,34 +103,6 @@ class NaNGrad(TinyCell):
         return _NaNGrad.apply(out), state
 '''
 
-TASK = '''
-description = "My adding variant (Le et al. 2015): short sequences"
-output = "sequence-regression"
-metric = "mse"
-baselines = [{ name = "train-mean" }]
-
-[dataset]
-name = "adding"
-seq_len = 12
-train_size = 256
-val_size = 128
-test_size = 128
-seeds = { train = 1, val = 2, test = 3 }
-
-[budgets.smoke]
-trials = 1
-max_epochs = 1
-
-[budgets.default]
-trials = 2
-max_epochs = 2
-
-[search.default]
-lr = { low = 1e-3, high = 3e-2, log = true }
-hidden_size = 8
-num_layers = 1
-batch_size = 64
-'''
 
 
 def bench(*args, env=None):

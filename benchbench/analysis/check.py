@@ -358,12 +358,13 @@ def select(cells: list[Cell], baseline: Path, *, task: list[str] | None = None, 
     stay with it, as in the leaderboard): a rerun of part of a matrix is checked against its part.
     BenchError naming what the file holds when a name matches none of its cells (a typo would
     otherwise check nothing and pass)."""
-    for names, label, key in ((task, "task", lambda c: c.task), (model, "family", lambda c: c.model)):
-        for name in names or ():
-            pool = [c for c in cells if c.kind == "model"] if label == "family" else cells
-            if not any((matches(key(c), [name]) if label == "task" else key(c) == name) for c in pool):
-                held = sorted({key(c) for c in pool})
-                raise BenchError(f"baseline {baseline} holds no cell of {label} {name!r}; it holds: {', '.join(held)}")
+    families = [c for c in cells if c.kind == "model"]
+    for name in task or ():
+        if not any(matches(c.task, [name]) for c in cells):
+            raise BenchError(f"baseline {baseline} holds no cell of task {name!r}; it holds: {', '.join(sorted({c.task for c in cells}))}")
+    for name in model or ():
+        if not any(c.model == name for c in families):
+            raise BenchError(f"baseline {baseline} holds no cell of family {name!r}; it holds: {', '.join(sorted({c.model for c in families}))}")
     kept = [c for c in cells if matches(c.task, task)]
     return [c for c in kept if model is None or c.kind != "model" or c.model in model]
 

@@ -11,9 +11,9 @@ Theano-era code such as Chung et al. 2014's) applies it to the state before the 
     h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
 
 `reset_after` picks the form (Keras and ONNX name the same switch `reset_after` and
-`linear_before_reset`). They are different functions and do not train alike: on Nottingham, 12
-epochs at one setting, nn.GRU's form stays near a validation NLL of 4.6 where the other reaches 3.76
-(tasks/nottingham.toml), while on MuseData and Piano-midi it is the worse one after 4 epochs
+`linear_before_reset`). They are different functions and do not train alike: on Nottingham, 8
+epochs at one setting, nn.GRU's form ends at a validation NLL of 4.53 where the other reaches 3.85,
+while on MuseData and Piano-midi the reset-before form is the worse one after 4 epochs
 (benchmarks/gru_forms.py): a choice per task, not a better default. The reset-before form has no
 fused kernel; it runs a loop over time steps whose backward autograd derives, 1.3-1.5x nn.GRU's
 time on a CPU.

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from benchbench import contract, models
 from benchbench.cli import app
 from benchbench.models.gru import ResetBeforeGRU
+from tests.synthetic import USER_TASK
 
 REF = "benchbench.models.gru:ResetBeforeGRU"
 
@@ -65,42 +66,16 @@ def test_the_family_switch():
     assert sum(p.numel() for p in fast.parameters()) == sum(p.numel() for p in slow.parameters())
 
 
-SPEC = """
-description = "Adding problem (Le et al. 2015), short, with the reset-before GRU fixed by the spec"
-output = "sequence-regression"
-metric = "mse"
-baselines = [{ name = "train-mean" }]
-
-[dataset]
-name = "adding"
-seq_len = 12
-train_size = 128
-val_size = 64
-test_size = 64
-seeds = { train = 1, val = 2, test = 3 }
-
-[budgets.smoke]
-trials = 1
-max_epochs = 1
-
-[budgets.smoke.by_family.gru]
-reset_after = false
-
-[search.default]
-lr = { low = 1e-3, high = 3e-2, log = true }
-hidden_size = 8
-num_layers = 1
-batch_size = 32
-"""
+SPEC = USER_TASK + "\n[budgets.smoke.by_family.gru]\nreset_after = false\n"  # the reset-before form, fixed by the spec
 
 
 def test_a_spec_that_fixes_the_form_runs_it_and_the_leaderboard_says_so(tmp_path):
     (tmp_path / "tasks").mkdir()
-    (tmp_path / "tasks" / "short-adding.toml").write_text(SPEC)
+    (tmp_path / "tasks" / "my-adding.toml").write_text(SPEC)
     results = tmp_path / "results"
     common = ["--tasks-dir", str(tmp_path / "tasks")]
     runner = CliRunner()
-    out = runner.invoke(app, ["run", "--task", "short-adding", "--model", "gru", "--budget", "smoke", "--results", str(results), *common])
+    out = runner.invoke(app, ["run", "--task", "my-adding", "--model", "gru", "--budget", "smoke", "--results", str(results), *common])
     assert out.exit_code == 0, out.output
     board = runner.invoke(app, ["leaderboard", "--results", str(results), "--format", "json"])
     (row,) = [r for r in json.loads(board.stdout) if r["model"] == "gru"]
